@@ -1,0 +1,180 @@
+"""The Customer aggregate: who they are, how they reach us, and every contact.
+
+Its stream alone tells a customer's whole story: registration, profile and
+contact changes, the channel identities they write from, their dedicated
+representative, and one `ContactRecorded` event per interaction on any channel.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain import ids
+from domain.errors import InvalidTransition, NotFound
+
+# Profile keys held as attributes; any other key lives in `profile`.
+CORE_FIELDS = ("name", "kind", "classification")
+
+
+class Customer(Aggregate):
+    @staticmethod
+    def create_id(code: str, **_: object) -> UUID:
+        return ids.customer_id(code)
+
+    @event("Registered")
+    def __init__(
+        self,
+        code: str,
+        name: str,
+        kind: str,
+        classification: str,
+        actor: str,
+        provisional: bool = False,
+    ) -> None:
+        self.code = code
+        self.name = name
+        self.kind = kind
+        self.classification = classification
+        self.provisional = provisional
+        self.profile: dict[str, Any] = {}
+        self.contacts: dict[str, dict[str, str]] = {}
+        self.identities: list[str] = []  # "kind:value", in the order they were linked
+        self.representative: str | None = None
+        self.preferences: dict[str, Any] = {}
+        self.requests: list[str] = []
+        self.merged_into: str | None = None
+        self.contact_count = 0
+
+    # --- profile -----------------------------------------------------------
+
+    def change_profile(self, changes: dict[str, Any], actor: str) -> None:
+        self.require_active()
+        effective = {k: v for k, v in changes.items() if self._profile_value(k) != v}
+        if effective:
+            self._profile_changed(changes=effective, actor=actor)
+
+    @event("ProfileChanged")
+    def _profile_changed(self, changes: dict[str, Any], actor: str) -> None:
+        for key, value in changes.items():
+            if key in CORE_FIELDS:
+                setattr(self, key, value)
+            else:
+                self.profile[key] = value
+        if "classification" in changes and changes["classification"] != "provisional":
+            self.provisional = False
+
+    def _profile_value(self, key: str) -> Any:
+        return getattr(self, key) if key in CORE_FIELDS else self.profile.get(key)
+
+    def add_contact(self, contact_id: str, details: dict[str, str], actor: str) -> None:
+        self.require_active()
+        self._contact_added(contact_id=contact_id, details=details, actor=actor)
+
+    @event("ContactAdded")
+    def _contact_added(self, contact_id: str, details: dict[str, str], actor: str) -> None:
+        self.contacts[contact_id] = dict(details)
+
+    def remove_contact(self, contact_id: str, actor: str) -> None:
+        if contact_id not in self.contacts:
+            raise NotFound(f"customer {self.code} has no contact {contact_id}")
+        self._contact_removed(contact_id=contact_id, actor=actor)
+
+    @event("ContactRemoved")
+    def _contact_removed(self, contact_id: str, actor: str) -> None:
+        del self.contacts[contact_id]
+
+    # --- channel identities -----------------------------------------------
+
+    def has_identity(self, kind: str, value: str) -> bool:
+        return f"{kind}:{value}" in self.identities
+
+    def link_identity(self, kind: str, value: str, actor: str) -> None:
+        self.require_active()
+        if not self.has_identity(kind, value):
+            self._identity_linked(kind=kind, value=value, actor=actor)
+
+    @event("IdentityLinked")
+    def _identity_linked(self, kind: str, value: str, actor: str) -> None:
+        self.identities.append(f"{kind}:{value}")
+
+    def unlink_identity(self, kind: str, value: str, actor: str) -> None:
+        if not self.has_identity(kind, value):
+            raise NotFound(f"customer {self.code} has no {kind} identity {value}")
+        self._identity_unlinked(kind=kind, value=value, actor=actor)
+
+    @event("IdentityUnlinked")
+    def _identity_unlinked(self, kind: str, value: str, actor: str) -> None:
+        self.identities.remove(f"{kind}:{value}")
+
+    # --- service relationship ---------------------------------------------
+
+    def assign_representative(self, user_email: str | None, actor: str) -> None:
+        self.require_active()
+        if user_email != self.representative:
+            self._representative_assigned(user_email=user_email, actor=actor)
+
+    @event("RepresentativeAssigned")
+    def _representative_assigned(self, user_email: str | None, actor: str) -> None:
+        self.representative = user_email
+
+    def set_preferences(self, preferences: dict[str, Any], actor: str) -> None:
+        self.require_active()
+        self._preferences_set(preferences=preferences, actor=actor)
+
+    @event("PreferencesSet")
+    def _preferences_set(self, preferences: dict[str, Any], actor: str) -> None:
+        self.preferences.update(preferences)
+
+    @event("RequestLinked")
+    def link_request(self, reference: str, actor: str) -> None:
+        if reference not in self.requests:
+            self.requests.append(reference)
+
+    @event("RequestUnlinked")
+    def unlink_request(self, reference: str, actor: str) -> None:
+        if reference in self.requests:
+            self.requests.remove(reference)
+
+    @event("ContactRecorded")
+    def record_contact(
+        self,
+        channel: str,
+        direction: str,
+        kind: str,
+        reference: str | None,
+        summary: str,
+        occurred_at: datetime,
+        actor: str,
+    ) -> None:
+        """One interaction with this customer, on any channel, in either direction."""
+        self.contact_count += 1
+
+    # --- merging provisional customers ------------------------------------
+
+    def merge_into(self, target_code: str, actor: str) -> None:
+        self.require_active()
+        if target_code == self.code:
+            raise InvalidTransition("a customer cannot be merged into itself")
+        self._merged_into(target_code=target_code, actor=actor)
+
+    @event("MergedInto")
+    def _merged_into(self, target_code: str, actor: str) -> None:
+        self.merged_into = target_code
+        self.identities = []
+        self.requests = []
+
+    @event("Absorbed")
+    def absorb(self, source_code: str, references: list[str], actor: str) -> None:
+        for reference in references:
+            if reference not in self.requests:
+                self.requests.append(reference)
+
+    def require_active(self) -> None:
+        if self.merged_into is not None:
+            raise InvalidTransition(
+                f"customer {self.code} was merged into {self.merged_into}; change that one"
+            )

@@ -1,0 +1,310 @@
+"""The ServiceRequest aggregate: one customer problem, across every channel.
+
+Every interaction (message in, reply out, call, fax, note) and every agent
+action (assignment, status change, escalation...) is an event in this stream;
+the timeline a user sees is this stream in order.  Attachments are blob-store
+references: dicts with sha256, filename, content_type and size.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain import ids
+from domain.errors import InvalidInput, InvalidTransition, NotFound
+
+Attachment = dict[str, Any]
+
+# Which status may follow which.  Escalation, resolution, closing and
+# reopening have their own events but obey the same table.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "new": ("open", "pending_customer", "escalated", "resolved", "closed"),
+    "open": ("pending_customer", "escalated", "resolved", "closed"),
+    "pending_customer": ("open", "escalated", "resolved", "closed"),
+    "escalated": ("open", "pending_customer", "resolved", "closed"),
+    "resolved": ("open", "closed"),
+    "closed": ("open",),
+}
+
+
+class ServiceRequest(Aggregate):
+    @staticmethod
+    def create_id(reference: str, **_: object) -> UUID:
+        return ids.request_id(reference)
+
+    @event("Opened")
+    def __init__(
+        self,
+        reference: str,
+        customer_code: str,
+        request_type: str,
+        channel: str,
+        subject: str,
+        description: str,
+        priority: str,
+        product: str | None,
+        actor: str,
+        follow_up_of: str | None = None,
+    ) -> None:
+        self.reference = reference
+        self.customer_code = customer_code
+        self.request_type = request_type
+        self.channel = channel
+        self.subject = subject
+        self.description = description
+        self.priority = priority
+        self.product = product
+        self.follow_up_of = follow_up_of
+        self.status = "new"
+        self.assignee: str | None = None
+        self.escalation_level = 0
+        self.replies: dict[str, str] = {}  # reply_id -> queued | delivered | failed
+        self.message_ids: list[str] = []  # channel ids seen on this request, for threading
+        self.satisfaction: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in ("resolved", "closed")
+
+    # --- interactions ------------------------------------------------------
+
+    @event("MessageReceived")
+    def receive_message(
+        self,
+        channel: str,
+        external_id: str,
+        sender: str,
+        subject: str,
+        body: str,
+        attachments: list[Attachment],
+        occurred_at: datetime,
+        actor: str,
+        details: dict[str, Any],
+    ) -> None:
+        """A customer wrote, on any channel.  `details` holds channel extras
+        (email threading headers, the raw message's blob, an auto-reply flag...)."""
+        self.message_ids.append(external_id)
+        self.channel = channel
+        if self.status == "pending_customer":
+            self.status = "open"
+
+    @event("FaxReceived")
+    def receive_fax(
+        self,
+        external_id: str,
+        sender_number: str,
+        image: Attachment,
+        ocr_text: str,
+        confidence: float,
+        pages: int,
+        occurred_at: datetime,
+        actor: str,
+    ) -> None:
+        self.message_ids.append(external_id)
+        self.channel = "fax"
+        if self.status == "pending_customer":
+            self.status = "open"
+
+    def queue_reply(
+        self,
+        reply_id: str,
+        body: str,
+        attachments: list[Attachment],
+        recipient: str | None,
+        actor: str,
+    ) -> None:
+        if not body.strip():
+            raise InvalidInput("a reply needs a body", fields={"body": "must not be empty"})
+        if reply_id in self.replies:
+            raise InvalidTransition(f"reply {reply_id} is already queued")
+        self._reply_queued(
+            reply_id=reply_id,
+            channel=self.channel,
+            body=body,
+            attachments=attachments,
+            recipient=recipient,
+            actor=actor,
+        )
+
+    @event("ReplyQueued")
+    def _reply_queued(
+        self,
+        reply_id: str,
+        channel: str,
+        body: str,
+        attachments: list[Attachment],
+        recipient: str | None,
+        actor: str,
+    ) -> None:
+        self.replies[reply_id] = "queued"
+
+    def mark_delivered(self, reply_id: str, external_id: str, actor: str) -> None:
+        state = self._reply_state(reply_id)
+        if state == "delivered":
+            return  # a second confirmation of the same delivery changes nothing
+        self._reply_delivered(reply_id=reply_id, external_id=external_id, actor=actor)
+
+    @event("ReplyDelivered")
+    def _reply_delivered(self, reply_id: str, external_id: str, actor: str) -> None:
+        self.replies[reply_id] = "delivered"
+        self.message_ids.append(external_id)
+
+    def mark_delivery_failed(
+        self, reply_id: str, error: str, attempt: int, final: bool, actor: str
+    ) -> None:
+        if self._reply_state(reply_id) == "delivered":
+            raise InvalidTransition(f"reply {reply_id} was already delivered")
+        self._reply_delivery_failed(
+            reply_id=reply_id, error=error, attempt=attempt, final=final, actor=actor
+        )
+
+    @event("ReplyDeliveryFailed")
+    def _reply_delivery_failed(
+        self, reply_id: str, error: str, attempt: int, final: bool, actor: str
+    ) -> None:
+        self.replies[reply_id] = "failed" if final else "queued"
+
+    def _reply_state(self, reply_id: str) -> str:
+        try:
+            return self.replies[reply_id]
+        except KeyError:
+            raise NotFound(f"{self.reference} has no reply {reply_id}") from None
+
+    def add_note(self, body: str, attachments: list[Attachment], actor: str) -> None:
+        if not body.strip():
+            raise InvalidInput("a note needs a body", fields={"body": "must not be empty"})
+        self._note_added(body=body, attachments=attachments, actor=actor)
+
+    @event("NoteAdded")
+    def _note_added(self, body: str, attachments: list[Attachment], actor: str) -> None:
+        """Internal: never sent to the customer."""
+
+    @event("CallLogged")
+    def log_call(
+        self,
+        call_id: str,
+        direction: str,
+        number: str,
+        agent: str | None,
+        started_at: datetime,
+        ended_at: datetime | None,
+        notes: str,
+        actor: str,
+    ) -> None:
+        self.message_ids.append(call_id)
+
+    # --- handling ----------------------------------------------------------
+
+    def assign(self, assignee: str, actor: str, reason: str = "") -> None:
+        if assignee == self.assignee:
+            raise InvalidTransition(f"{self.reference} is already assigned to {assignee}")
+        if self.assignee is None:
+            self._assigned(assignee=assignee, actor=actor)
+        else:
+            self._transferred(
+                from_assignee=self.assignee, to_assignee=assignee, reason=reason, actor=actor
+            )
+
+    @event("Assigned")
+    def _assigned(self, assignee: str, actor: str) -> None:
+        self.assignee = assignee
+        if self.status == "new":
+            self.status = "open"
+
+    @event("Transferred")
+    def _transferred(self, from_assignee: str, to_assignee: str, reason: str, actor: str) -> None:
+        """业务移交: work handed from one member of staff to another."""
+        self.assignee = to_assignee
+
+    def change_status(self, status: str, actor: str, reason: str = "") -> None:
+        if status == "escalated":
+            self.escalate(reason=reason, actor=actor)
+        elif status == "resolved":
+            self.resolve(resolution=reason, actor=actor)
+        elif status == "closed":
+            self.close(actor=actor)
+        elif status == "open" and not self.is_open:
+            self.reopen(reason=reason, actor=actor)
+        else:
+            self._check_transition(status)
+            self._status_changed(
+                from_status=self.status, to_status=status, reason=reason, actor=actor
+            )
+
+    @event("StatusChanged")
+    def _status_changed(self, from_status: str, to_status: str, reason: str, actor: str) -> None:
+        self.status = to_status
+
+    def escalate(
+        self, reason: str, actor: str, level: int | None = None, due_at: datetime | None = None
+    ) -> None:
+        self._check_transition("escalated", allow_same=True)
+        self._escalated(
+            level=level or self.escalation_level + 1, reason=reason, due_at=due_at, actor=actor
+        )
+
+    @event("Escalated")
+    def _escalated(self, level: int, reason: str, due_at: datetime | None, actor: str) -> None:
+        self.escalation_level = level
+        self.status = "escalated"
+
+    def resolve(self, resolution: str, actor: str) -> None:
+        self._check_transition("resolved")
+        self._resolved(resolution=resolution, actor=actor)
+
+    @event("Resolved")
+    def _resolved(self, resolution: str, actor: str) -> None:
+        self.status = "resolved"
+
+    def close(self, actor: str) -> None:
+        self._check_transition("closed")
+        self._closed(actor=actor)
+
+    @event("Closed")
+    def _closed(self, actor: str) -> None:
+        self.status = "closed"
+
+    def reopen(self, reason: str, actor: str) -> None:
+        if self.is_open:
+            raise InvalidTransition(f"{self.reference} is {self.status}, not resolved or closed")
+        self._reopened(reason=reason, actor=actor)
+
+    @event("Reopened")
+    def _reopened(self, reason: str, actor: str) -> None:
+        self.status = "open"
+
+    def change_priority(self, priority: str, actor: str) -> None:
+        if priority != self.priority:
+            self._priority_changed(priority=priority, actor=actor)
+
+    @event("PriorityChanged")
+    def _priority_changed(self, priority: str, actor: str) -> None:
+        self.priority = priority
+
+    def rate_satisfaction(self, score: int, comment: str, actor: str) -> None:
+        if not 1 <= score <= 5:
+            raise InvalidInput("score must be 1 to 5", fields={"score": "must be 1 to 5"})
+        if self.is_open:
+            raise InvalidTransition(f"{self.reference} can be rated once it is resolved")
+        self._satisfaction_rated(score=score, comment=comment, actor=actor)
+
+    @event("SatisfactionRated")
+    def _satisfaction_rated(self, score: int, comment: str, actor: str) -> None:
+        self.satisfaction = score
+
+    @event("CustomerChanged")
+    def change_customer(self, from_code: str, to_code: str, actor: str) -> None:
+        """The request moves to another customer (a provisional one was merged)."""
+        self.customer_code = to_code
+
+    def _check_transition(self, status: str, *, allow_same: bool = False) -> None:
+        if status == self.status and not allow_same:
+            raise InvalidTransition(f"{self.reference} is already {status}")
+        if status != self.status and status not in TRANSITIONS[self.status]:
+            raise InvalidTransition(
+                f"{self.reference} is {self.status}; it cannot become {status}"
+            )

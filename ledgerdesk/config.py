@@ -1,0 +1,148 @@
+"""Settings: environment variables, optionally a `ledgerdesk.toml` with the same keys.
+
+The environment wins over the file.  Keys in the file may be written either as
+`LEDGERDESK_DATABASE_URL` or as `database_url`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+PREFIX = "LEDGERDESK_"
+
+
+class ConfigError(Exception):
+    """The configuration cannot work; the message says which key and why."""
+
+
+@dataclass(frozen=True)
+class Database:
+    kind: str  # "sqlite" | "postgresql"
+    path: Path | None = None  # sqlite
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = ""
+    password: str = ""
+    name: str = ""
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        parsed = urlparse(url)
+        if parsed.scheme == "sqlite":
+            # sqlite:///relative/path.db and sqlite:////absolute/path.db
+            raw = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+            if not raw:
+                raise ConfigError(f"LEDGERDESK_DATABASE_URL {url!r}: expected sqlite:///path/file.db")
+            return cls(kind="sqlite", path=Path(unquote(raw)))
+        if parsed.scheme in ("postgresql", "postgres"):
+            name = parsed.path.lstrip("/")
+            if not name:
+                raise ConfigError(f"LEDGERDESK_DATABASE_URL {url!r}: the database name is missing")
+            return cls(
+                kind="postgresql",
+                host=parsed.hostname or "127.0.0.1",
+                port=parsed.port or 5432,
+                user=unquote(parsed.username or ""),
+                password=unquote(parsed.password or ""),
+                name=name,
+            )
+        raise ConfigError(
+            f"LEDGERDESK_DATABASE_URL {url!r}: use sqlite:///path/file.db or postgresql://…"
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: Database
+    data_dir: Path
+    blob_dir: Path
+    secret_key: str
+    mail_from: str = "support@localhost"
+    max_upload_bytes: int = 25 * 1024 * 1024
+    imap: dict[str, str] = field(default_factory=dict)
+    smtp: dict[str, str] = field(default_factory=dict)
+    telegram_token: str = ""
+    telegram_base_url: str = ""
+    fax_inbox: Path | None = None
+    ocr_langs: str = "chi_sim+eng"
+
+    @property
+    def email_ingest_enabled(self) -> bool:
+        return bool(self.imap.get("host"))
+
+    @property
+    def email_delivery_enabled(self) -> bool:
+        return bool(self.smtp.get("host"))
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_file: Path | None = None
+) -> Settings:
+    values = _file_values(config_file or Path("ledgerdesk.toml"))
+    values.update({k: v for k, v in (os.environ if environ is None else environ).items()
+                   if k.startswith(PREFIX)})
+
+    def get(key: str, default: str = "") -> str:
+        return str(values.get(PREFIX + key, default))
+
+    database = Database.from_url(get("DATABASE_URL", "sqlite:///var/ledgerdesk.db"))
+    data_dir = Path(get("DATA_DIR") or (database.path.parent if database.path else "var"))
+    blob_dir = Path(get("BLOB_DIR") or data_dir / "blobs")
+    return Settings(
+        database=database,
+        data_dir=data_dir,
+        blob_dir=blob_dir,
+        secret_key=get("SECRET_KEY") or _generated_secret(data_dir),
+        mail_from=get("MAIL_FROM", "support@localhost"),
+        max_upload_bytes=_int(get("MAX_UPLOAD_BYTES", str(25 * 1024 * 1024)), "MAX_UPLOAD_BYTES"),
+        imap=_section(values, "IMAP_", ("HOST", "PORT", "USER", "PASSWORD", "MAILBOX", "TLS")),
+        smtp=_section(values, "SMTP_", ("HOST", "PORT", "USER", "PASSWORD", "TLS")),
+        telegram_token=get("TELEGRAM_TOKEN"),
+        telegram_base_url=get("TELEGRAM_BASE_URL"),
+        fax_inbox=Path(get("FAX_INBOX")) if get("FAX_INBOX") else None,
+        ocr_langs=get("OCR_LANGS", "chi_sim+eng"),
+    )
+
+
+def _file_values(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: {e}") from None
+    values: dict[str, str] = {}
+    for key, value in data.items():
+        name = key.upper()
+        values[name if name.startswith(PREFIX) else PREFIX + name] = str(value)
+    return values
+
+
+def _section(values: Mapping[str, str], prefix: str, keys: tuple[str, ...]) -> dict[str, str]:
+    found = {key.lower(): values.get(PREFIX + prefix + key, "") for key in keys}
+    return {key: value for key, value in found.items() if value}
+
+
+def _int(raw: str, key: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{key} must be a whole number, not {raw!r}") from None
+
+
+def _generated_secret(data_dir: Path) -> str:
+    """The session key, generated once into the data directory and reused."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Makes sure what the test suite talks to is present and running:
+# PostgreSQL on 127.0.0.1:5432 and the Debian packages of the real servers
+# the integration tests start themselves (Dovecot).  Safe to run repeatedly.
+set -euo pipefail
+
+need_packages=()
+command -v /usr/sbin/dovecot >/dev/null 2>&1 || need_packages+=(dovecot-imapd)
+
+if [ ${#need_packages[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing Debian packages: ${need_packages[*]} (run as root to install them)" >&2
+        exit 1
+    fi
+    echo "installing ${need_packages[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" >/dev/null
+fi
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    echo "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+    for _ in $(seq 1 30); do
+        pg_isready -q -h 127.0.0.1 -p 5432 && break
+        sleep 1
+    done
+fi
+pg_isready -h 127.0.0.1 -p 5432

@@ -1,0 +1,146 @@
+"""Customer and user commands, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.application import Ledgerdesk
+from domain.errors import AlreadyExists, InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from domain.passwords import parse_token
+
+ADMIN = "admin@example.com"
+
+
+def test_register_customer_with_identities_and_find_them_again(app: Ledgerdesk) -> None:
+    app.register_customer(
+        "ACME", "艾克美设备有限公司", actor=ADMIN, classification="key_account",
+        identities=[("email", "Service@Acme.cn"), ("phone", "+86 10-8888 1234")],
+    )
+    customer = app.customer("ACME")
+    assert customer.name == "艾克美设备有限公司"
+    assert customer.classification == "key_account"
+    assert app.customer_by_identity("email", "service@acme.cn") is not None
+    found = app.customer_by_identity("phone", "+86 10 88881234")
+    assert found is not None and found.code == "ACME"
+
+
+def test_duplicate_customer_code_is_refused_and_writes_nothing(app: Ledgerdesk) -> None:
+    app.register_customer("ACME", "Acme", actor=ADMIN)
+    before = app.recorder.max_notification_id()
+    with pytest.raises(AlreadyExists, match="customer ACME already exists"):
+        app.register_customer("ACME", "Another Acme", actor=ADMIN)
+    assert app.recorder.max_notification_id() == before
+    assert app.customer("ACME").name == "Acme"
+
+
+def test_an_identity_belongs_to_one_customer_only(app: Ledgerdesk) -> None:
+    app.register_customer("ACME", "Acme", actor=ADMIN, identities=[("email", "a@acme.cn")])
+    with pytest.raises(AlreadyExists, match="already belongs to customer ACME"):
+        app.register_customer("BETA", "Beta", actor=ADMIN, identities=[("email", "A@acme.cn")])
+    with pytest.raises(NotFound):
+        app.customer("BETA")  # the refused registration left nothing behind
+    app.register_customer("BETA", "Beta", actor=ADMIN)
+    with pytest.raises(AlreadyExists):
+        app.link_identity("BETA", "email", "a@acme.cn", actor=ADMIN)
+
+
+def test_unlinked_identity_can_be_linked_to_another_customer(app: Ledgerdesk) -> None:
+    app.register_customer("ACME", "Acme", actor=ADMIN, identities=[("telegram", "424242")])
+    app.register_customer("BETA", "Beta", actor=ADMIN)
+    app.unlink_identity("ACME", "telegram", "424242", actor=ADMIN)
+    assert app.customer_by_identity("telegram", "424242") is None
+    app.link_identity("BETA", "telegram", "424242", actor=ADMIN)
+    found = app.customer_by_identity("telegram", "424242")
+    assert found is not None and found.code == "BETA"
+    with pytest.raises(NotFound):
+        app.unlink_identity("ACME", "telegram", "424242", actor=ADMIN)
+
+
+def test_customer_refusals_name_the_field(app: Ledgerdesk) -> None:
+    with pytest.raises(InvalidInput) as e:
+        app.register_customer("ACME", "Acme", actor=ADMIN, kind="robot")
+    assert "kind" in e.value.fields
+    with pytest.raises(InvalidInput) as e:
+        app.register_customer("has space", "Acme", actor=ADMIN)
+    assert "code" in e.value.fields
+    with pytest.raises(InvalidInput) as e:
+        app.register_customer("ACME", "Acme", actor=ADMIN, identities=[("email", "not-an-address")])
+    assert "email" in e.value.fields
+    with pytest.raises(NotFound):
+        app.update_customer("NOPE", {"name": "x"}, actor=ADMIN)
+
+
+def test_profile_contacts_preferences_and_representative(app: Ledgerdesk) -> None:
+    app.register_customer("ACME", "Acme", actor=ADMIN)
+    app.add_user("rep@desk.cn", ["agent"], actor=ADMIN, name="王芳")
+    app.update_customer("ACME", {"name": "Acme Ltd", "region": "华北"}, actor=ADMIN)
+    contact = app.add_contact("ACME", "李工", actor=ADMIN, department="设备科", phone="1390000")
+    app.set_preferences("ACME", {"language": "zh-CN", "channel": "email"}, actor=ADMIN)
+    app.assign_representative("ACME", "rep@desk.cn", actor=ADMIN)
+    customer = app.customer("ACME")
+    assert customer.name == "Acme Ltd"
+    assert customer.profile["region"] == "华北"
+    assert customer.contacts[contact]["department"] == "设备科"
+    assert customer.preferences["language"] == "zh-CN"
+    assert customer.representative == "rep@desk.cn"
+    app.remove_contact("ACME", contact, actor=ADMIN)
+    assert app.customer("ACME").contacts == {}
+    app.add_user("cust@acme.cn", ["customer"], actor=ADMIN, customer_code="ACME")
+    with pytest.raises(InvalidInput, match="not a member of staff"):
+        app.assign_representative("ACME", "cust@acme.cn", actor=ADMIN)
+
+
+def test_users_roles_passwords_and_tokens(app: Ledgerdesk) -> None:
+    app.add_user("Agent@Desk.cn", ["agent"], actor=ADMIN, password="correct horse")
+    user = app.authenticate_password("agent@desk.cn", "correct horse")
+    assert user.roles == ["agent"]
+    with pytest.raises(PermissionDenied):
+        app.authenticate_password("agent@desk.cn", "wrong password")
+
+    token = app.issue_token("agent@desk.cn", actor=ADMIN)
+    assert app.authenticate_token(token).email == "agent@desk.cn"
+    # Only the hash is stored: the token text appears nowhere in the event store.
+    stored = app.recorder.select_notifications(start=1, limit=1000)
+    assert all(token.encode() not in n.state for n in stored)
+
+    app.grant_role("agent@desk.cn", "manager", actor=ADMIN)
+    app.revoke_role("agent@desk.cn", "agent", actor=ADMIN)
+    assert app.user("agent@desk.cn").roles == ["manager"]
+
+    parsed = parse_token(token)
+    assert parsed is not None
+    app.revoke_token("agent@desk.cn", parsed[1], actor=ADMIN)
+    with pytest.raises(PermissionDenied):
+        app.authenticate_token(token)
+    with pytest.raises(PermissionDenied):
+        app.authenticate_token("ld_garbage")
+
+
+def test_user_refusals(app: Ledgerdesk) -> None:
+    app.add_user("a@desk.cn", ["agent"], actor=ADMIN)
+    with pytest.raises(AlreadyExists, match="already exists"):
+        app.add_user("A@DESK.CN", ["admin"], actor=ADMIN)
+    with pytest.raises(InvalidInput) as e:
+        app.add_user("b@desk.cn", ["boss"], actor=ADMIN)
+    assert "role" in e.value.fields
+    with pytest.raises(InvalidInput, match="--customer"):
+        app.add_user("c@acme.cn", ["customer"], actor=ADMIN)
+    with pytest.raises(NotFound):
+        app.add_user("c@acme.cn", ["customer"], actor=ADMIN, customer_code="NOPE")
+    with pytest.raises(InvalidInput) as e:
+        app.add_user("d@desk.cn", ["agent"], actor=ADMIN, password="short")
+    assert "password" in e.value.fields
+    with pytest.raises(InvalidTransition):
+        app.grant_role("a@desk.cn", "agent", actor=ADMIN)
+    with pytest.raises(NotFound):
+        app.user("nobody@desk.cn")
+
+
+def test_deactivated_user_cannot_authenticate(app: Ledgerdesk) -> None:
+    app.add_user("a@desk.cn", ["agent"], actor=ADMIN, password="long enough")
+    token = app.issue_token("a@desk.cn", actor=ADMIN)
+    app.deactivate_user("a@desk.cn", actor=ADMIN)
+    with pytest.raises(PermissionDenied):
+        app.authenticate_token(token)
+    with pytest.raises(PermissionDenied):
+        app.authenticate_password("a@desk.cn", "long enough")
