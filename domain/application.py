@@ -318,23 +318,11 @@ class Ledgerdesk(Application[UUID]):
     def record_inbound(self, message: InboundMessage, actor: str | None = None) -> Recorded:
         """Record one customer message.  Idempotent by (channel, external id)."""
         require_one_of(message.channel, CHANNELS, "channel")
-        if not message.external_id:
-            raise invalid("external_id", "an inbound message needs its channel's id")
         require_one_of(message.request_type, REQUEST_TYPES, "type")
         occurred_at = message.occurred_at or _now()
         who = actor or f"{message.channel}:{message.sender}"
 
-        def attempt() -> Recorded:
-            seen = self._receipt(message.channel, message.external_id)
-            if seen is not None:
-                return seen
-            unsaved = _Unsaved()
-            customer, new_customer = self._sender(unsaved, message, who)
-            request, new_request = self._request_for(
-                unsaved, customer, message.reference, message.channel,
-                message.subject or _first_line(message.body), message.body,
-                message.request_type, who,
-            )
+        def apply(request: ServiceRequest) -> None:
             request.receive_message(
                 channel=message.channel,
                 external_id=message.external_id,
@@ -346,17 +334,11 @@ class Ledgerdesk(Application[UUID]):
                 actor=who,
                 details=dict(message.details, sender_name=message.sender_name),
             )
-            customer.record_contact(
-                channel=message.channel, direction="inbound", kind="message",
-                reference=request.reference, summary=_summary(message.subject, message.body),
-                occurred_at=occurred_at, actor=who,
-            )
-            return self._save_with_receipt(
-                unsaved, request, customer, message.channel, message.external_id, who,
-                new_request=new_request, new_customer=new_customer,
-            )
 
-        return self._retrying(attempt)
+        return self._record_interaction(
+            message, apply, who, kind="message", direction="inbound", occurred_at=occurred_at,
+            subject=message.subject or _first_line(message.body),
+        )
 
     def record_fax(self, fax: FaxPage, actor: str | None = None) -> Recorded:
         """Record a received fax and its OCR text.  Idempotent by the file's hash."""
@@ -367,31 +349,17 @@ class Ledgerdesk(Application[UUID]):
             body=fax.ocr_text, reference=fax.reference,
         )
 
-        def attempt() -> Recorded:
-            seen = self._receipt("fax", fax.external_id)
-            if seen is not None:
-                return seen
-            unsaved = _Unsaved()
-            customer, new_customer = self._sender(unsaved, message, who)
-            request, new_request = self._request_for(
-                unsaved, customer, fax.reference, "fax", _first_line(fax.ocr_text) or "Fax",
-                fax.ocr_text, "support", who,
-            )
+        def apply(request: ServiceRequest) -> None:
             request.receive_fax(
                 external_id=fax.external_id, sender_number=fax.sender_number, image=fax.image,
                 ocr_text=fax.ocr_text, confidence=fax.confidence, pages=fax.pages,
                 occurred_at=occurred_at, actor=who,
             )
-            customer.record_contact(
-                channel="fax", direction="inbound", kind="fax", reference=request.reference,
-                summary=_summary("", fax.ocr_text), occurred_at=occurred_at, actor=who,
-            )
-            return self._save_with_receipt(
-                unsaved, request, customer, "fax", fax.external_id, who,
-                new_request=new_request, new_customer=new_customer,
-            )
 
-        return self._retrying(attempt)
+        return self._record_interaction(
+            message, apply, who, kind="fax", direction="inbound", occurred_at=occurred_at,
+            subject=_first_line(fax.ocr_text) or "Fax",
+        )
 
     def log_call(
         self,
@@ -407,8 +375,6 @@ class Ledgerdesk(Application[UUID]):
         customer_code: str | None = None,
     ) -> Recorded:
         """A phone call, from the CTI webhook or logged by an agent.  Idempotent by call id."""
-        if not call_id:
-            raise invalid("call_id", "call_id must not be empty")
         require_one_of(direction, CALL_DIRECTIONS, "direction")
         if not number.strip():
             raise invalid("number", "number must not be empty")
@@ -419,31 +385,17 @@ class Ledgerdesk(Application[UUID]):
             reference=reference, customer_code=customer_code,
         )
 
-        def attempt() -> Recorded:
-            seen = self._receipt("phone", call_id)
-            if seen is not None:
-                return seen
-            unsaved = _Unsaved()
-            customer, new_customer = self._sender(unsaved, message, actor)
-            request, new_request = self._request_for(
-                unsaved, customer, reference, "phone",
-                _first_line(notes) or f"Call {'from' if direction == 'inbound' else 'to'} {number}",
-                notes, "support", actor,
-            )
+        def apply(request: ServiceRequest) -> None:
             request.log_call(
                 call_id=call_id, direction=direction, number=number, agent=agent,
                 started_at=started_at, ended_at=ended_at, notes=notes, actor=actor,
             )
-            customer.record_contact(
-                channel="phone", direction=direction, kind="call", reference=request.reference,
-                summary=_summary("", notes), occurred_at=started_at, actor=actor,
-            )
-            return self._save_with_receipt(
-                unsaved, request, customer, "phone", call_id, actor,
-                new_request=new_request, new_customer=new_customer,
-            )
 
-        return self._retrying(attempt)
+        preposition = "from" if direction == "inbound" else "to"
+        return self._record_interaction(
+            message, apply, actor, kind="call", direction=direction, occurred_at=started_at,
+            subject=_first_line(notes) or f"Call {preposition} {number}",
+        )
 
     def queue_reply(
         self,
@@ -637,8 +589,75 @@ class Ledgerdesk(Application[UUID]):
             return None
         return Recorded(receipt.reference, receipt.customer_code, duplicate=True)
 
+    def _record_interaction(
+        self,
+        message: InboundMessage,
+        apply: Callable[[ServiceRequest], None],
+        actor: str,
+        *,
+        kind: str,
+        direction: str,
+        occurred_at: datetime,
+        subject: str,
+    ) -> Recorded:
+        """The shared shape of every interaction: find the sender and the request
+        (creating what is missing), apply the interaction, record the contact on
+        the customer, and save it all with the receipt that makes it idempotent."""
+        if not message.external_id:
+            raise invalid("external_id", f"a {kind} needs its channel's id")
+
+        def attempt() -> Recorded:
+            unsaved = _Unsaved()
+            threaded = self._threaded(message.reference)
+            customer, new_customer = self._sender(unsaved, message, actor, threaded)
+            if threaded is not None and threaded.status != "closed":
+                request, new_request = threaded, False
+                if request.status == "resolved":
+                    request.reopen(reason="the customer wrote again", actor=actor)
+            else:
+                # A message about a closed request starts a new one that points back.
+                request, new_request = self._new_request(
+                    customer, message.request_type, message.channel, subject or "(no subject)",
+                    message.body, actor, follow_up_of=message.reference,
+                ), True
+            apply(request)
+            customer.record_contact(
+                channel=message.channel, direction=direction, kind=kind,
+                reference=request.reference, summary=_summary(message.subject, message.body),
+                occurred_at=occurred_at, actor=actor,
+            )
+            receipt = InboundReceipt(
+                channel=message.channel, external_id=message.external_id,
+                reference=request.reference, customer_code=customer.code, actor=actor,
+            )
+            unsaved.add(request, customer, receipt)
+            try:
+                self._save(unsaved)
+            except IntegrityError:
+                # Either another worker recorded this very message (then say so), or
+                # a stream we touched moved on (then _retrying tries again).  The
+                # receipt is not looked up beforehand: duplicates are rare, and the
+                # atomic save is what guarantees "once" anyway.
+                seen = self._receipt(message.channel, message.external_id)
+                if seen is not None:
+                    return seen
+                raise
+            return Recorded(
+                request.reference, customer.code, new_request=new_request,
+                new_customer=new_customer,
+            )
+
+        return self._retrying(attempt)
+
+    def _threaded(self, reference: str | None) -> ServiceRequest | None:
+        return self.service_request(reference) if reference else None
+
     def _sender(
-        self, unsaved: _Unsaved, message: InboundMessage, actor: str
+        self,
+        unsaved: _Unsaved,
+        message: InboundMessage,
+        actor: str,
+        threaded: ServiceRequest | None,
     ) -> tuple[Customer, bool]:
         """The customer a message comes from, creating a provisional one for a stranger."""
         if message.customer_code:
@@ -648,7 +667,13 @@ class Ledgerdesk(Application[UUID]):
             if kind is None:
                 raise invalid("customer_code", f"{message.channel} messages need a customer")
             kind, value = _checked_identity(kind, message.sender)
-            found = self.customer_by_identity(kind, value)
+            found = None
+            if threaded is not None:
+                # The usual case, a reply on a thread: the request's own customer
+                # knows the sender, and the identity index need not be read.
+                owner = self.customer(threaded.customer_code)
+                found = owner if owner.has_identity(kind, value) else None
+            found = found or self.customer_by_identity(kind, value)
             if found is None:
                 return self._provisional_customer(unsaved, kind, value, message, actor), True
             customer = found
@@ -670,28 +695,6 @@ class Ledgerdesk(Application[UUID]):
         unsaved.add(customer)
         self._claim_identity(unsaved, customer, kind, value, actor)
         return customer
-
-    def _request_for(
-        self, unsaved: _Unsaved, customer: Customer, reference: str | None, channel: str,
-        subject: str, description: str, request_type: str, actor: str,
-    ) -> tuple[ServiceRequest, bool]:
-        """The request a message joins: the threaded one if it is still open (a
-        resolved one is reopened), else a new one that points at the old."""
-        follow_up_of = None
-        if reference:
-            request = self.service_request(reference)
-            if request.status == "resolved":
-                request.reopen(reason="the customer wrote again", actor=actor)
-            if request.status != "closed":
-                unsaved.add(request)
-                return request, False
-            follow_up_of = reference
-        request = self._new_request(
-            customer, request_type, channel, subject or "(no subject)", description, actor,
-            follow_up_of=follow_up_of,
-        )
-        unsaved.add(request, customer)
-        return request, True
 
     def _new_request(
         self, customer: Customer, request_type: str, channel: str, subject: str,
@@ -743,28 +746,6 @@ class Ledgerdesk(Application[UUID]):
             identity.claim(customer.code, actor)
         customer.link_identity(kind, value, actor)
         unsaved.add(customer, identity)
-
-    def _save_with_receipt(
-        self, unsaved: _Unsaved, request: ServiceRequest, customer: Customer, channel: str,
-        external_id: str, actor: str, *, new_request: bool, new_customer: bool,
-    ) -> Recorded:
-        receipt = InboundReceipt(
-            channel=channel, external_id=external_id,
-            reference=request.reference, customer_code=customer.code, actor=actor,
-        )
-        unsaved.add(request, customer, receipt)
-        try:
-            self._save(unsaved)
-        except IntegrityError:
-            # Either another worker recorded this very message (then say so), or a
-            # stream we touched moved on (then _retrying tries again).
-            seen = self._receipt(channel, external_id)
-            if seen is not None:
-                return seen
-            raise
-        return Recorded(
-            request.reference, customer.code, new_request=new_request, new_customer=new_customer
-        )
 
     def _change(self, aggregate: A, change: Callable[[A], object]) -> None:
         """Apply one change to one aggregate and save it, retrying on a race."""

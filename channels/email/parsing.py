@@ -78,35 +78,20 @@ def find_reference(subject: str) -> str | None:
 
 # Labels decoded with a superset codec: mail labelled gb2312 routinely carries GBK-only
 # characters (names such as 喆 or 镕), Big5 mail carries HKSCS characters, Shift_JIS mail
-# carries Microsoft extensions.
-_SUPERSETS = {
-    "gb2312": "gb18030",
-    "gb_2312": "gb18030",
-    "gb_2312-80": "gb18030",
-    "euc-cn": "gb18030",
-    "x-euc-cn": "gb18030",
-    "csgb2312": "gb18030",
-    "chinese": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "cp936": "gb18030",
-    "windows-936": "gb18030",
-    "big5": "big5hkscs",
-    "x-big5": "big5hkscs",
-    "big-5": "big5hkscs",
-    "cn-big5": "big5hkscs",
-    "csbig5": "big5hkscs",
-    "iso-2022-jp": "iso2022_jp_2",
-    "csiso2022jp": "iso2022_jp_2",
-    "shift_jis": "cp932",
-    "shift-jis": "cp932",
-    "x-sjis": "cp932",
-    "sjis": "cp932",
-    "ks_c_5601-1987": "cp949",
-    "euc-kr": "cp949",
-    "iso-8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
+# carries Microsoft extensions. A second codec is tried when the first one fails.
+_SUPERSETS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(
+        ("gb2312", "gb_2312", "gb_2312-80", "euc-cn", "x-euc-cn", "csgb2312", "chinese"),
+        ("gb18030",),
+    ),
+    **dict.fromkeys(("gbk", "x-gbk", "cp936", "windows-936"), ("gb18030",)),
+    **dict.fromkeys(("big5", "x-big5", "big-5", "cn-big5", "csbig5"), ("big5hkscs", "cp950")),
+    # Half-width katakana arrive in ISO-2022-JP mail although the standard forbids them.
+    **dict.fromkeys(("iso-2022-jp", "csiso2022jp"), ("iso2022_jp_2", "iso2022_jp_ext")),
+    **dict.fromkeys(("shift_jis", "shift-jis", "x-sjis", "sjis"), ("cp932",)),
+    **dict.fromkeys(("ks_c_5601-1987", "euc-kr"), ("cp949",)),
+    # Browsers read iso-8859-1 as windows-1252 too; mailers write 1252 quotes under that label.
+    **dict.fromkeys(("iso-8859-1", "latin1", "latin-1"), ("cp1252", "latin-1")),
 }
 
 # A label that says "no 8-bit text here" is wrong whenever 8-bit bytes show up, so it is
@@ -114,17 +99,19 @@ _SUPERSETS = {
 _ASCII_LABELS = {"us-ascii", "ascii", "ansi_x3.4-1968", "7bit", "8bit", "unknown-8bit", "x-unknown"}
 
 
-def _codec_for(label: str | None) -> str | None:
+def _codecs_for(label: str | None) -> tuple[str, ...]:
     if not label:
-        return None
+        return ()
     name = label.strip().strip("\"'").lower()
     if not name or name in _ASCII_LABELS:
-        return None
-    name = _SUPERSETS.get(name, name)
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return None
+        return ()
+    found: list[str] = []
+    for candidate in _SUPERSETS.get(name, (name,)):
+        try:
+            found.append(codecs.lookup(candidate).name)
+        except LookupError:
+            continue
+    return tuple(found)
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
@@ -136,18 +123,18 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     """
     if not data:
         return ""
-    codec = _codec_for(charset)
-    if codec is not None:
+    candidates = _codecs_for(charset)
+    for codec in candidates:
         try:
             return data.decode(codec)
         except UnicodeDecodeError:
-            pass
+            continue
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if codec is not None:
-        return data.decode(codec, "replace")
+    if candidates:
+        return data.decode(candidates[0], "replace")
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
@@ -325,8 +312,12 @@ def _filename(part: Message, charset_hint: str | None) -> str | None:
         raw = _raw_header(part, header)
         if raw is None:
             continue
+        text = _FOLD.sub("", raw)
+        if _has_raw_8bit(text):
+            # Chinese mailers often write the filename unencoded in the local charset.
+            text = decode_bytes(_to_bytes(text), charset_hint)
         legacy = Message()
-        legacy[header] = _FOLD.sub("", raw)
+        legacy[header] = text
         value = legacy.get_param(parameter, header=header)
         if isinstance(value, tuple):
             charset, _language, text = value
@@ -355,7 +346,9 @@ def _html_to_text(html: str) -> str:
     converter.body_width = 0  # the timeline wraps; hard breaks would split Chinese sentences
     converter.images_to_alt = True
     converter.unicode_snob = True
-    return converter.handle(html).strip()
+    converter.ignore_emphasis = True  # "**bold**" markers are noise in a timeline
+    lines = [line.rstrip() for line in converter.handle(html).splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def _text_of(part: Message) -> str:
@@ -365,17 +358,24 @@ def _text_of(part: Message) -> str:
     return text
 
 
+# Types the mimetypes table lacks but mail carries all the time (bounces, forwards).
+_EXTENSIONS = {
+    "message/rfc822": ".eml",
+    "message/global": ".eml",
+    "message/delivery-status": ".txt",
+    "message/global-delivery-status": ".txt",
+    "text/rfc822-headers": ".txt",
+}
+
+
 def _attachment(
     part: Message, data: bytes, *, inline: bool, index: int, charset_hint: str | None
 ) -> ParsedAttachment:
     content_type = part.get_content_type()
     filename = _filename(part, charset_hint)
     if filename is None:
-        if content_type == "message/rfc822":
-            extension = ".eml"
-        else:
-            extension = mimetypes.guess_extension(content_type) or ".bin"
-        filename = f"{'inline' if inline else 'attachment'}-{index}{extension}"
+        extension = _EXTENSIONS.get(content_type) or mimetypes.guess_extension(content_type)
+        filename = f"{'inline' if inline else 'attachment'}-{index}{extension or '.bin'}"
     return ParsedAttachment(
         filename=filename,
         content_type=content_type,
@@ -685,7 +685,7 @@ def _first_charset(message: Message) -> str | None:
     """The first charset the body declares: the best guess for unencoded 8-bit headers."""
     for part in _walk(message):
         charset = _charset_of(part)
-        if _codec_for(charset) is not None:
+        if _codecs_for(charset):
             return charset
     return None
 

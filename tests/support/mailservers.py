@@ -14,6 +14,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -63,6 +64,21 @@ def _wait_until_closed(host: str, port: int, timeout: float) -> None:
         except OSError:
             return
         time.sleep(0.05)
+
+
+def _signal_group(group: int, signal_number: int) -> None:
+    try:
+        os.killpg(group, signal_number)
+    except ProcessLookupError:
+        pass
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 class Dovecot:
@@ -118,6 +134,8 @@ class Dovecot:
         if os.geteuid() == 0:
             os.chown(root / "mail", uid, gid)
         (root / "passwd").write_text(f"{self.user}:{{PLAIN}}{self.password}\n")
+        # Only root may chroot; an unprivileged Dovecot runs its helpers without one.
+        chroot = "" if os.geteuid() == 0 else "  chroot =\n"
         config = f"""
 # Written by tests/support/mailservers.py; nothing outside {root} is used.
 base_dir = {root}/run
@@ -149,8 +167,10 @@ namespace inbox {{
   inbox = yes
   separator = /
 }}
+service anvil {{
+{chroot}}}
 service imap-login {{
-  inet_listener imap {{
+{chroot}  inet_listener imap {{
     address = 127.0.0.1
     port = {self.port}
   }}
@@ -174,6 +194,9 @@ service imap-login {{
             [DOVECOT_BINARY, "-F", "-c", str(self.config_path)],
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Its own process group: on stop the whole group goes, because the master leaves
+            # logged-in imap processes (and their open connections) running when it exits.
+            start_new_session=True,
         )
         log.close()
         try:
@@ -187,12 +210,17 @@ service imap-login {{
         process, self._process = self._process, None
         if process is None:
             return
-        process.terminate()
+        _signal_group(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
+            _signal_group(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
+        # Children that outlive the master would keep serving old connections.
+        deadline = time.monotonic() + 5
+        while _group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _signal_group(process.pid, signal.SIGKILL)
         _wait_until_closed(self.host, self.port, timeout=5)
 
     def restart(self) -> None:

@@ -1,0 +1,110 @@
+"""Ingest benchmark: how fast Ledgerdesk records inbound interactions, compared
+with the bare `eventsourcing` library appending one plain event per interaction
+to the same kind of store.
+
+Each recorded interaction is one atomic write of three new events (the
+request's MessageReceived, the customer's ContactRecorded and the idempotency
+InboundReceipt) after reading the request and customer (from the aggregate
+cache, fast-forwarded from the store) and checking the receipt does not exist.
+
+Usage: python bench/ingest.py [--interactions 50000] [--customers 5000]
+                              [--requests 10000] [--stores sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from eventsourcing.application import Application  # noqa: E402
+from eventsourcing.domain import Aggregate, event  # noqa: E402
+
+from bench.common import rss_mib, throwaway_store  # noqa: E402
+from domain.application import InboundMessage, Ledgerdesk  # noqa: E402
+from ledgerdesk.persistence import event_store_env  # noqa: E402
+
+
+class PlainInteraction(Aggregate):
+    @event("Recorded")
+    def __init__(self, body: str) -> None:
+        self.body = body
+
+
+class BareApp(Application):
+    pass
+
+
+def bare_rate(env: dict[str, str], n: int) -> float:
+    app = BareApp(env=env)
+    try:
+        started = time.perf_counter()
+        for i in range(n):
+            app.save(PlainInteraction(body=f"message {i}"))
+        return n / (time.perf_counter() - started)
+    finally:
+        app.close()
+
+
+def run(kind: str, interactions: int, customers: int, requests: int) -> None:
+    with throwaway_store(kind) as store:
+        env = event_store_env(store)
+        app = Ledgerdesk(env=env)
+        rng = random.Random(7)
+        started = time.perf_counter()
+        for c in range(customers):
+            app.register_customer(f"C{c:05d}", f"客户 {c}", actor="bench",
+                                  identities=[("email", f"c{c}@example.cn")])
+        references = [
+            app.open_request(f"C{r % customers:05d}", "support", f"故障 {r}", actor="bench",
+                             channel="email")
+            for r in range(requests)
+        ]
+        setup = time.perf_counter() - started
+        print(f"[{kind}] set-up: {customers} customers + {requests} requests in {setup:.1f}s")
+
+        chunk = max(interactions // 5, 1)
+        started = time.perf_counter()
+        chunk_started = started
+        for i in range(interactions):
+            r = rng.randrange(requests)
+            app.record_inbound(InboundMessage(
+                channel="email", external_id=f"<bench-{i}@example.cn>",
+                sender=f"c{r % customers}@example.cn", subject="Re: 故障",
+                body=f"第 {i} 条消息：设备仍然报错 E{i % 97}", reference=references[r],
+                occurred_at=datetime.now(UTC),
+            ))
+            if (i + 1) % chunk == 0:
+                now = time.perf_counter()
+                print(f"[{kind}]   {i + 1:>7} recorded: {chunk / (now - chunk_started):8.0f}/s "
+                      f"in this chunk, RSS {rss_mib():6.1f} MiB")
+                chunk_started = now
+        elapsed = time.perf_counter() - started
+        rate = interactions / elapsed
+        app.close()
+
+        bare = bare_rate(env, interactions)
+        print(f"[{kind}] Ledgerdesk record_inbound: {rate:8.0f} interactions/s "
+              f"({interactions} in {elapsed:.1f}s)")
+        print(f"[{kind}] bare eventsourcing append: {bare:8.0f} events/s (one plain event per save)")
+        print(f"[{kind}] ratio: {rate / bare:.2f} of the bare rate")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--interactions", type=int, default=50_000)
+    parser.add_argument("--customers", type=int, default=5_000)
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--stores", default="sqlite,postgres")
+    args = parser.parse_args()
+    for kind in args.stores.split(","):
+        run(kind, args.interactions, args.customers, args.requests)
+
+
+if __name__ == "__main__":
+    main()
