@@ -19,7 +19,7 @@ from domain.blobstore import BlobStore
 from ledgerdesk.config import Database
 from ledgerdesk.persistence import event_store_env
 
-# MAIL_FIXTURES_PLACEHOLDER
+pytest_plugins = ["tests.support.mail_fixtures"]
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 

@@ -47,6 +47,25 @@ def reply_message_id(kind: str, reply_id: str, domain: str) -> str:
     return f"<{kind}-{reply_id}@{domain}>"
 
 
+def threaded_outbound_id(outbound_id: str, reference: str) -> str:
+    """The id part of our own Message-IDs: ``<reply-{id}.{SR-000123}@domain>``.
+
+    The reference rides in the Message-ID because a customer's answer quotes it back in
+    In-Reply-To/References even when the subject lost its ``[SR-…]`` token, and parsing it out
+    needs no index of everything ever sent.
+    """
+    return f"{outbound_id}.{reference}"
+
+
+_OWN_MESSAGE_ID = re.compile(r"^<(?:reply|ack)-[A-Za-z0-9_-]+\.(SR-\d{6,})@[A-Za-z0-9.-]+>$")
+
+
+def reference_in_own_message_id(message_id: str) -> str | None:
+    """The reference embedded by :func:`threaded_outbound_id`, or None for any other id."""
+    match = _OWN_MESSAGE_ID.match(message_id.strip())
+    return match.group(1).upper() if match else None
+
+
 def thread_references(references: Sequence[str], in_reply_to: str | None) -> tuple[str, ...]:
     """Earlier references then the message answered: deduplicated, order kept, last 20."""
     chain: list[str] = []

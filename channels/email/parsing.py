@@ -174,11 +174,24 @@ def _encoded_word_bytes(encoding: str, text: str) -> bytes:
     return binascii.a2b_qp(data, header=True)
 
 
+def _decode_raw_header(text: str, charset_hint: str | None) -> str:
+    """Header text that arrived as unencoded 8-bit bytes.
+
+    UTF-8 first (RFC 6532 allows it, and GBK text is almost never valid UTF-8), then the
+    charset the body declares, which is what older Chinese mailers use for headers too.
+    """
+    if not _has_raw_8bit(text):
+        return text
+    data = _to_bytes(text)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return decode_bytes(data, charset_hint)
+
+
 def decode_header_text(value: str, charset_hint: str | None = None) -> str:
     """Unfold a raw header value and decode RFC 2047 words and unencoded 8-bit bytes."""
-    value = _FOLD.sub("", value)
-    if _has_raw_8bit(value):
-        value = decode_bytes(_to_bytes(value), charset_hint)
+    value = _decode_raw_header(_FOLD.sub("", value), charset_hint)
     pieces: list[str] = []
     # Adjacent encoded words in one charset are joined as bytes before decoding: mailers cut
     # words at a byte count, often in the middle of a two-byte Chinese character.
@@ -227,9 +240,7 @@ def _addresses(raw: str | None, charset_hint: str | None) -> list[tuple[str, str
     """(display name, lower-cased address) pairs; unparseable entries are skipped."""
     if raw is None:
         return []
-    text = _FOLD.sub("", raw)
-    if _has_raw_8bit(text):
-        text = decode_bytes(_to_bytes(text), charset_hint)
+    text = _decode_raw_header(_FOLD.sub("", raw), charset_hint)
     pairs: list[tuple[str, str]] = []
     for name, address in getaddresses([text]):
         address = address.strip().lower()
@@ -312,10 +323,8 @@ def _filename(part: Message, charset_hint: str | None) -> str | None:
         raw = _raw_header(part, header)
         if raw is None:
             continue
-        text = _FOLD.sub("", raw)
-        if _has_raw_8bit(text):
-            # Chinese mailers often write the filename unencoded in the local charset.
-            text = decode_bytes(_to_bytes(text), charset_hint)
+        # Chinese mailers often write the filename unencoded in the local charset.
+        text = _decode_raw_header(_FOLD.sub("", raw), charset_hint)
         legacy = Message()
         legacy[header] = text
         value = legacy.get_param(parameter, header=header)
@@ -327,8 +336,8 @@ def _filename(part: Message, charset_hint: str | None) -> str | None:
         else:
             continue
         # Only the last path component: a filename must never point elsewhere on disk.
-        name = re.split(r"[\\/]", name)[-1].strip()
-        if name:
+        name = re.split(r"[\\/]", re.sub(r"[\x00-\x1f\x7f]", "", name))[-1].strip()
+        if name and name not in {".", ".."}:
             return name
     return None
 
@@ -703,12 +712,17 @@ def _date(raw: str | None) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+_FIRST_HEADER = re.compile(rb"[!-9;-~]+[ \t]*:")
+
+
 def _reject_unusable(raw: bytes) -> None:
     if not raw.strip():
         raise MalformedEmail("the message is empty")
     head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    if b"\x00" in head:
-        raise MalformedEmail("the header section contains binary data, not an email")
+    # A stray NUL inside real headers is a defect to live with; binary data from the first
+    # byte on (an image, an archive) is not an email at all.
+    if b"\x00" in head and not _FIRST_HEADER.match(raw):
+        raise MalformedEmail("the data is binary, not an email")
 
 
 def parse_email(raw: bytes) -> ParsedEmail:

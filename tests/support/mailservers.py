@@ -8,6 +8,7 @@ test what the application does while a server is away.
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import imaplib
 import os
@@ -67,10 +68,8 @@ def _wait_until_closed(host: str, port: int, timeout: float) -> None:
 
 
 def _signal_group(group: int, signal_number: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signal_number)
-    except ProcessLookupError:
-        pass
 
 
 def _group_alive(group: int) -> bool:
@@ -154,7 +153,6 @@ default_internal_group = {mail_group}
 first_valid_uid = {uid}
 first_valid_gid = {gid}
 mail_location = maildir:~/Maildir
-mailbox_list_index = no
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd

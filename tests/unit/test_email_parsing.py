@@ -86,7 +86,11 @@ def test_gbk_text_labelled_gb2312_in_subject_name_and_body() -> None:
 def test_gbk_body_in_8bit_and_quoted_printable() -> None:
     text = "设备型号：LD-2000，序列号 SN12345，故障：无法开机。"
     raw_8bit = mail(
-        ["Subject: 8bit", "Content-Type: text/plain; charset=GBK", "Content-Transfer-Encoding: 8bit"],
+        [
+            "Subject: 8bit",
+            "Content-Type: text/plain; charset=GBK",
+            "Content-Transfer-Encoding: 8bit",
+        ],
         text.encode("gbk"),
     )
     raw_qp = mail(
@@ -120,6 +124,21 @@ def test_unencoded_8bit_gbk_header_uses_the_body_charset() -> None:
     assert parsed.subject == "打印机故障"
     assert parsed.sender_name == "王喆"
     assert parsed.body == "正文"
+
+
+def test_unencoded_utf8_header_wins_over_the_body_charset() -> None:
+    raw = (
+        "From: 王喆 <wz@example.cn>\r\nSubject: 打印机故障\r\n"
+        "Content-Type: text/plain; charset=gbk\r\n\r\n"
+    ).encode() + "正文".encode("gbk")
+    parsed = parse_email(raw)
+    assert (parsed.subject, parsed.sender_name, parsed.body) == ("打印机故障", "王喆", "正文")
+
+
+def test_stray_nul_in_a_real_header_is_tolerated() -> None:
+    parsed = parse_email(b"From: a@example.cn\r\nSubject: x\x00y\r\n\r\nbody")
+    assert parsed.sender_address == "a@example.cn"
+    assert parsed.body == "body"
 
 
 def test_big5_with_hkscs_characters() -> None:
@@ -316,6 +335,7 @@ def test_attachment_filenames_in_every_encoding() -> None:
             b64(b"data").encode(),
         )
 
+    gbk_name = encoded_word("故障照片.jpg", "gbk")
     header, body = multipart(
         "mixed",
         [
@@ -325,7 +345,7 @@ def test_attachment_filenames_in_every_encoding() -> None:
                 "Content-Disposition: attachment;\r\n filename*0*=utf-8''%E7%BB%B4%E4%BF%AE;\r\n"
                 " filename*1*=%E5%8D%95.xlsx"
             ),
-            attachment(f'Content-Disposition: attachment; filename="{encoded_word("故障照片.jpg", "gbk")}"'),
+            attachment(f'Content-Disposition: attachment; filename="{gbk_name}"'),
             attachment("Content-Disposition: attachment; filename*=gb2312''%86%B4.txt"),
         ],
     )
@@ -338,12 +358,27 @@ def test_unencoded_8bit_filename_and_path_components_are_removed() -> None:
         "mixed",
         [
             part(["Content-Type: text/plain; charset=gbk"], "见附件".encode("gbk")),
-            b'Content-Type: application/octet-stream\r\nContent-Disposition: attachment; '
+            b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; "
             b'filename="..\\\\..\\\\' + "合同.doc".encode("gbk") + b'"\r\n\r\nxx',
         ],
     )
     (attachment,) = parse_email(mail([header], body)).attachments
     assert attachment.filename == "合同.doc"
+
+
+def test_dot_dot_filename_is_replaced() -> None:
+    header, body = multipart(
+        "mixed",
+        [
+            part(["Content-Type: text/plain"], b"x"),
+            part(
+                ["Content-Type: application/pdf", 'Content-Disposition: attachment; filename=".."'],
+                b"%PDF",
+            ),
+        ],
+    )
+    (attachment,) = parse_email(mail([header], body)).attachments
+    assert attachment.filename == "attachment-1.pdf"
 
 
 def test_unnamed_attachment_gets_a_name() -> None:
@@ -397,7 +432,13 @@ def test_wrong_boundary_is_recovered_from_the_body() -> None:
         "mixed",
         [
             part(["Content-Type: text/plain; charset=utf-8"], "正文还在".encode()),
-            part(["Content-Type: application/pdf", 'Content-Disposition: attachment; filename="a.pdf"'], b"%PDF"),
+            part(
+                [
+                    "Content-Type: application/pdf",
+                    'Content-Disposition: attachment; filename="a.pdf"',
+                ],
+                b"%PDF",
+            ),
         ],
         boundary="real-boundary",
     )
@@ -496,8 +537,11 @@ def dsn() -> bytes:
     header, body = multipart(
         "report",
         [
-            part(["Content-Type: text/plain"], b"This is the mail system at host mx.example.org.\r\n"
-                 b"Your message could not be delivered."),
+            part(
+                ["Content-Type: text/plain"],
+                b"This is the mail system at host mx.example.org.\r\n"
+                b"Your message could not be delivered.",
+            ),
             part(
                 ["Content-Type: message/delivery-status"],
                 b"Reporting-MTA: dns; mx.example.org\r\n\r\n"
@@ -568,7 +612,8 @@ def test_gmail_style_quote_is_trimmed() -> None:
 
 def test_wrapped_attribution_line_is_trimmed() -> None:
     body = (
-        "Works now.\n\nOn Mon, 4 Mar 2024 at 10:00, Ledgerdesk Customer Service <support@ledgerdesk.test>\n"
+        "Works now.\n\n"
+        "On Mon, 4 Mar 2024 at 10:00, Ledgerdesk Customer Service <support@ledgerdesk.test>\n"
         "wrote:\n\n> quoted\n"
     )
     assert trim_quoted(body) == "Works now."
@@ -618,9 +663,9 @@ def test_qq_mail_original_and_foxmail_header_block_are_trimmed() -> None:
     qq = (
         "已经重启过了，还是不行。\n\n"
         "------------------&nbsp;原始邮件&nbsp;------------------\n".replace("&nbsp;", " ")
-        + "发件人: \"客服中心\"<support@ledgerdesk.test>;\n"
+        + '发件人: "客服中心"<support@ledgerdesk.test>;\n'
         "发送时间: 2024年3月4日(星期一) 上午10:00\n"
-        "收件人: \"王喆\"<wang@example.cn>;\n"
+        '收件人: "王喆"<wang@example.cn>;\n'
         "主题: 回复：[SR-000123] 打印机故障\n\n"
         "请先重启设备。\n"
     )
@@ -720,10 +765,13 @@ def test_date_is_utc() -> None:
     assert parsed.date is not None and parsed.date.utcoffset() is not None
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("Mon, 04 Mar 2024 10:30:00 -0000", datetime(2024, 3, 4, 10, 30, tzinfo=UTC)),
-    ("yesterday afternoon", None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Mon, 04 Mar 2024 10:30:00 -0000", datetime(2024, 3, 4, 10, 30, tzinfo=UTC)),
+        ("yesterday afternoon", None),
+    ],
+)
 def test_odd_dates(value: str, expected: datetime | None) -> None:
     assert parse_email(mail([f"Date: {value}"], "x")).date == expected
 
@@ -735,7 +783,7 @@ def test_missing_date_is_none_and_subject_is_empty() -> None:
 
 
 def test_recipients_are_lower_cased() -> None:
-    raw = mail(["To: Support <Support@LedgerDesk.test>, \"Zhang, San\" <ZS@example.cn>"], "x")
+    raw = mail(['To: Support <Support@LedgerDesk.test>, "Zhang, San" <ZS@example.cn>'], "x")
     assert parse_email(raw).to == ("support@ledgerdesk.test", "zs@example.cn")
 
 

@@ -1,0 +1,147 @@
+"""The inbox: one row per service request, the agents' queues.
+
+`awaiting_reply` is set when the customer spoke last; `sla_due_at` is when an
+answer is due (from the priority's response target, or an escalation's
+deadline) and is cleared by a reply.  Queues are filters over these rows.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from domain.aggregates.service_request import ServiceRequest as SR
+from projections.view import Db, View, handles, iso
+
+# How soon a customer's message should be answered, by priority.
+RESPONSE_TARGETS = {
+    "urgent": timedelta(hours=1),
+    "high": timedelta(hours=4),
+    "normal": timedelta(hours=8),
+    "low": timedelta(hours=24),
+}
+
+
+class InboxView(View):
+    name = "inbox"
+    tables = ("inbox",)
+    schema = (
+        """CREATE TABLE IF NOT EXISTS inbox (
+            id TEXT PRIMARY KEY,
+            reference TEXT NOT NULL UNIQUE,
+            customer_code TEXT NOT NULL,
+            type TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            status TEXT NOT NULL,
+            priority TEXT NOT NULL,
+            assignee TEXT,
+            product TEXT,
+            opened_at TEXT NOT NULL,
+            last_activity_at TEXT NOT NULL,
+            awaiting_reply INTEGER NOT NULL DEFAULT 0,
+            sla_due_at TEXT,
+            escalation_level INTEGER NOT NULL DEFAULT 0,
+            delivery_failed INTEGER NOT NULL DEFAULT 0,
+            satisfaction INTEGER,
+            follow_up_of TEXT,
+            version INTEGER NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS inbox_activity ON inbox (last_activity_at, reference)",
+        "CREATE INDEX IF NOT EXISTS inbox_customer ON inbox (customer_code, last_activity_at)",
+        "CREATE INDEX IF NOT EXISTS inbox_assignee ON inbox (assignee, last_activity_at)",
+        "CREATE INDEX IF NOT EXISTS inbox_status ON inbox (status, last_activity_at)",
+    )
+
+    @handles(SR.Opened)
+    def opened(self, db: Db, e: Any, position: int) -> None:
+        due = e.timestamp + RESPONSE_TARGETS.get(e.priority, RESPONSE_TARGETS["normal"])
+        db.execute(
+            """INSERT INTO inbox (id, reference, customer_code, type, channel, subject, status,
+                   priority, product, opened_at, last_activity_at, awaiting_reply, sla_due_at,
+                   follow_up_of, version)
+               VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, 1, ?, ?, ?)
+               ON CONFLICT (id) DO NOTHING""",
+            (str(e.originator_id), e.reference, e.customer_code, e.request_type, e.channel,
+             e.subject, e.priority, e.product, iso(e.timestamp), iso(e.timestamp), iso(due), e.follow_up_of,
+             e.originator_version),
+        )
+
+    @handles(SR.MessageReceived, SR.FaxReceived)
+    def customer_wrote(self, db: Db, e: Any, position: int) -> None:
+        channel = getattr(e, "channel", "fax")
+        row = db.one("SELECT priority, awaiting_reply, sla_due_at FROM inbox WHERE id = ?",
+                     (str(e.originator_id),))
+        if row is None:
+            return
+        due = row["sla_due_at"] if row["awaiting_reply"] else iso(
+            e.timestamp + RESPONSE_TARGETS.get(row["priority"], RESPONSE_TARGETS["normal"]))
+        db.execute(
+            """UPDATE inbox SET channel = ?, last_activity_at = ?, awaiting_reply = 1,
+                   sla_due_at = ?, status = CASE WHEN status = 'pending_customer'
+                   THEN 'open' ELSE status END, version = ?
+               WHERE id = ?""",
+            (channel, iso(e.timestamp), due, e.originator_version, str(e.originator_id)),
+        )
+
+    @handles(SR.CallLogged, SR.NoteAdded, SR.ReplyDelivered)
+    def touched(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "last_activity_at = ?", iso(e.timestamp))
+
+    @handles(SR.ReplyQueued)
+    def replied(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "last_activity_at = ?, awaiting_reply = 0, sla_due_at = NULL",
+                     iso(e.timestamp))
+
+    @handles(SR.ReplyDeliveryFailed)
+    def delivery_failed(self, db: Db, e: Any, position: int) -> None:
+        if e.final:
+            self._update(db, e, "delivery_failed = 1")
+
+    @handles(SR.Assigned)
+    def assigned(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "assignee = ?, status = CASE WHEN status = 'new' THEN 'open' "
+                     "ELSE status END", e.assignee)
+
+    @handles(SR.Transferred)
+    def transferred(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "assignee = ?", e.to_assignee)
+
+    @handles(SR.StatusChanged)
+    def status_changed(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "status = ?", e.to_status)
+
+    @handles(SR.Escalated)
+    def escalated(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "status = 'escalated', escalation_level = ?, "
+                     "sla_due_at = COALESCE(?, sla_due_at)", e.level, iso(e.due_at))
+
+    @handles(SR.Resolved)
+    def resolved(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "status = 'resolved', awaiting_reply = 0, sla_due_at = NULL")
+
+    @handles(SR.Closed)
+    def closed(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "status = 'closed', awaiting_reply = 0, sla_due_at = NULL")
+
+    @handles(SR.Reopened)
+    def reopened(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "status = 'open', last_activity_at = ?", iso(e.timestamp))
+
+    @handles(SR.PriorityChanged)
+    def priority_changed(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "priority = ?", e.priority)
+
+    @handles(SR.SatisfactionRated)
+    def rated(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "satisfaction = ?", e.score)
+
+    @handles(SR.CustomerChanged)
+    def customer_changed(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "customer_code = ?", e.to_code)
+
+    def _update(self, db: Db, e: Any, assignments: str, *values: Any) -> None:
+        db.execute(
+            f"UPDATE inbox SET {assignments}, version = ? WHERE id = ?",
+            (*values, e.originator_version, str(e.originator_id)),
+        )

@@ -1,0 +1,108 @@
+"""Where a view's rows and its tracking position live, written in one transaction.
+
+Both storages subclass the `eventsourcing` library's own tracking recorders, so
+the position of each view is the library's tracking record, and a batch of rows
+and the new position commit or roll back together: a crash never skips an event
+and never applies one twice.  Two workers projecting the same view cannot both
+commit the same batch either: the library's tracking insert refuses a position
+that is not ahead of the stored one.
+
+SQLite fixes the library's table names (`tracking`), so each view has its own
+database file; PostgreSQL gives each view its own tracking table instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+
+from projections.view import Db, View
+
+Batch = Sequence[tuple[Any, Notification]]  # (domain event, the stored notification)
+
+
+class ViewStorage(Protocol):
+    view: View
+
+    def write(self, application_name: str, batch: Batch) -> None: ...
+
+    def max_tracking_id(self, application_name: str) -> int | None: ...
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+
+    def drop(self, application_name: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _ViewTransactions:
+    """Writing a batch, querying and dropping: the same on both stores.  Mixed in
+    before a library tracking recorder, which provides `datastore` and
+    `_insert_tracking`."""
+
+    dialect: str
+    view: View
+    datastore: Any
+    tracking_table: str
+
+    def write(self, application_name: str, batch: Batch) -> None:
+        if not batch:
+            return
+        with self.datastore.transaction(commit=True) as c:
+            db = Db(c, self.dialect)
+            for event, notification in batch:
+                self.view.apply_notification(db, event, notification)
+            self._insert_tracking(c, Tracking(application_name, batch[-1][1].id))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as c:
+            return Db(c, self.dialect).all(sql, params)
+
+    def drop(self, application_name: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            db = Db(c, self.dialect)
+            for table in self.view.tables:
+                db.execute(f"DROP TABLE IF EXISTS {table}")
+            db.execute(f"DELETE FROM {self.tracking_table} WHERE application_name = ?",
+                       (application_name,))
+        self.create_view_tables()
+
+    def create_view_tables(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            db = Db(c, self.dialect)
+            for statement in self.view.schema:
+                db.execute(statement)
+
+
+class SQLiteViewStorage(_ViewTransactions, SQLiteTrackingRecorder):
+    dialect = "sqlite"
+    tracking_table = "tracking"
+
+    def __init__(self, path: Path, view: View) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(SQLiteDatastore(db_name=str(path), lock_timeout=30))
+        self.view = view
+        self.create_table()
+        self.create_view_tables()
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+class PostgresViewStorage(_ViewTransactions, PostgresTrackingRecorder):
+    dialect = "postgresql"
+
+    def __init__(self, datastore: PostgresDatastore, view: View) -> None:
+        super().__init__(datastore, tracking_table_name=f"view_{view.name}_tracking")
+        self.tracking_table = self.tracking_table_name
+        self.view = view
+        self.create_table()
+        self.create_view_tables()
+
+    def close(self) -> None:
+        """The datastore is shared by every view; its owner closes it."""

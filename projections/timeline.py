@@ -1,0 +1,128 @@
+"""The request timeline: every interaction and action of a request, in order,
+whatever the channel.  Keyed by the request's aggregate id (derived from its
+reference, see domain.ids) and the event's position in the log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.aggregates.service_request import ServiceRequest as SR
+from projections.view import Db, View, handles, iso, to_json
+
+
+class TimelineView(View):
+    name = "timeline"
+    tables = ("timeline",)
+    schema = (
+        """CREATE TABLE IF NOT EXISTS timeline (
+            request_id TEXT NOT NULL,
+            position BIGINT NOT NULL,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            channel TEXT,
+            direction TEXT,
+            actor TEXT NOT NULL,
+            body TEXT NOT NULL,
+            attachments TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (request_id, position)
+        )""",
+    )
+
+    def _add(self, db: Db, e: Any, position: int, kind: str, *, body: str = "",
+             channel: str | None = None, direction: str | None = None,
+             attachments: list[Any] | None = None, **data: Any) -> None:
+        db.execute(
+            """INSERT INTO timeline (request_id, position, at, kind, channel, direction, actor,
+                   body, attachments, data)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (request_id, position) DO NOTHING""",
+            (str(e.originator_id), position, iso(e.timestamp), kind, channel, direction,
+             e.actor, body or "", to_json(attachments or []), to_json(data)),
+        )
+
+    @handles(SR.Opened)
+    def opened(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "opened", body=e.description, channel=e.channel,
+                  subject=e.subject, type=e.request_type, priority=e.priority,
+                  follow_up_of=e.follow_up_of)
+
+    @handles(SR.MessageReceived)
+    def message(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "message", body=e.body, channel=e.channel,
+                  direction="inbound", attachments=e.attachments, subject=e.subject,
+                  sender=e.sender, occurred_at=iso(e.occurred_at), **e.details)
+
+    @handles(SR.FaxReceived)
+    def fax(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "fax", body=e.ocr_text, channel="fax", direction="inbound",
+                  attachments=[e.image], sender=e.sender_number, confidence=e.confidence,
+                  pages=e.pages)
+
+    @handles(SR.ReplyQueued)
+    def reply(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "reply", body=e.body, channel=e.channel,
+                  direction="outbound", attachments=e.attachments, reply_id=e.reply_id)
+
+    @handles(SR.ReplyDelivered)
+    def delivered(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "delivery", direction="outbound", reply_id=e.reply_id,
+                  external_id=e.external_id)
+
+    @handles(SR.ReplyDeliveryFailed)
+    def failed(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "delivery_failed", body=e.error, direction="outbound",
+                  reply_id=e.reply_id, attempt=e.attempt, final=e.final)
+
+    @handles(SR.NoteAdded)
+    def note(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "note", body=e.body, attachments=e.attachments)
+
+    @handles(SR.CallLogged)
+    def call(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "call", body=e.notes, channel="phone", direction=e.direction,
+                  call_id=e.call_id, number=e.number, agent=e.agent,
+                  started_at=iso(e.started_at), ended_at=iso(e.ended_at))
+
+    @handles(SR.Assigned)
+    def assigned(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "assignment", to=e.assignee)
+
+    @handles(SR.Transferred)
+    def transferred(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "assignment", body=e.reason, to=e.to_assignee,
+                  **{"from": e.from_assignee})
+
+    @handles(SR.StatusChanged)
+    def status(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "status", body=e.reason, to=e.to_status,
+                  **{"from": e.from_status})
+
+    @handles(SR.Escalated)
+    def escalated(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "status", body=e.reason, to="escalated", level=e.level,
+                  due_at=iso(e.due_at))
+
+    @handles(SR.Resolved)
+    def resolved(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "status", body=e.resolution, to="resolved")
+
+    @handles(SR.Closed)
+    def closed(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "status", to="closed")
+
+    @handles(SR.Reopened)
+    def reopened(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "status", body=e.reason, to="open")
+
+    @handles(SR.PriorityChanged)
+    def priority(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "priority", to=e.priority)
+
+    @handles(SR.SatisfactionRated)
+    def rated(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "satisfaction", body=e.comment, score=e.score)
+
+    @handles(SR.CustomerChanged)
+    def customer(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "customer", to=e.to_code, **{"from": e.from_code})
