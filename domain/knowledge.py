@@ -32,6 +32,9 @@ else:
 
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
+# The event classes made by @event are invisible to mypy outside a decorator.
+_SR: Any = ServiceRequest
+
 # Lines of a customer's message that repeat older mail rather than describe the problem.
 _QUOTE_PREFIXES = (">", "-----")
 MAX_MESSAGE_LINES = 20
@@ -59,7 +62,7 @@ class KnowledgeCommands(_Host):
         language: str = "zh",
         source_reference: str | None = None,
     ) -> str:
-        tag_list = list(tags)
+        tag_list = _tag_list(tags)
 
         def attempt() -> str:
             # Built afresh each time: a failed save has already taken the pending events.
@@ -88,7 +91,7 @@ class KnowledgeCommands(_Host):
         body: str | None = None,
         tags: Iterable[str] | None = None,
     ) -> None:
-        tag_list = None if tags is None else list(tags)  # an iterator must survive a retry
+        tag_list = None if tags is None else _tag_list(tags)
 
         def attempt() -> None:
             article = self.article(article_id)
@@ -131,7 +134,7 @@ class KnowledgeCommands(_Host):
 
     def _find_article(self, article_id: str) -> KnowledgeArticle | None:
         try:
-            found = self.repository.get(KnowledgeArticle.create_id(article_id))
+            found: Any = self.repository.get(KnowledgeArticle.create_id(article_id))
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, KnowledgeArticle) else None
@@ -143,9 +146,9 @@ def request_statements(request: ServiceRequest, events: Iterable[Any]) -> str:
     problem: list[str] = [request.subject, request.description]
     resolution = ""
     for e in events:
-        if isinstance(e, ServiceRequest.MessageReceived):
+        if isinstance(e, _SR.MessageReceived):
             problem.append(_message_lines(e.body))
-        elif isinstance(e, ServiceRequest.Resolved):
+        elif isinstance(e, _SR.Resolved):
             resolution = e.resolution or ""
     lines = _distinct_lines([*problem, resolution])
     return "\n".join(lines) or request.subject
@@ -155,6 +158,11 @@ def guess_language(text: str) -> str:
     """Any Chinese at all makes it a Chinese article: these are bilingual
     notes where Chinese carries the meaning and English names the parts."""
     return "zh" if _HAN.search(text) else "en"
+
+
+def _tag_list(tags: Iterable[str]) -> list[str]:
+    """A list survives a retry (an iterator would not), and a lone string is one tag."""
+    return [tags] if isinstance(tags, str) else list(tags)
 
 
 def _message_lines(body: str) -> str:

@@ -4,12 +4,20 @@ and exits non-zero; only a bug shows a traceback."""
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from domain.errors import DomainError
+from ledgerdesk import demo
 from ledgerdesk.bootstrap import Services, bootstrap
 from ledgerdesk.config import ConfigError
+from ledgerdesk.server import serve
+from projections.audit import verify
+from projections.registry import ReadModels, open_read_models
+from projections.runner import ProjectionThread
 
 CLI_ACTOR = "cli"
 
@@ -51,6 +59,35 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("email")
     token.add_argument("--label", default="")
     token.set_defaults(handler=user_token)
+
+    serve = commands.add_parser("serve", help="API, projections and channels in one process")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=serve_command)
+
+    demo = commands.add_parser("demo", help="load demo data into an empty store, then serve")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.set_defaults(handler=demo_command)
+
+    projections = commands.add_parser("projections", help="read models").add_subparsers(
+        title="projection commands")
+    projections.add_parser("status", help="positions and lag").set_defaults(
+        handler=projections_status)
+    rebuild = projections.add_parser("rebuild", help="drop and rebuild read models")
+    rebuild.add_argument("name", nargs="?")
+    rebuild.set_defaults(handler=projections_rebuild)
+    projections.add_parser("run", help="run the projections alone").set_defaults(
+        handler=projections_run)
+
+    audit = commands.add_parser("audit", help="the tamper-evident audit trail").add_subparsers(
+        title="audit commands")
+    audit.add_parser("verify", help="check the hash chain").set_defaults(handler=audit_verify)
+    export = audit.add_parser("export", help="full history to stdout")
+    export.add_argument("--customer")
+    export.add_argument("--request")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.set_defaults(handler=audit_export)
     return parser
 
 
@@ -75,6 +112,114 @@ def user_token(args: argparse.Namespace) -> int:
     with _services() as services:
         print(services.app.issue_token(args.email, actor=CLI_ACTOR, label=args.label))
     return 0
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    with _services() as services:
+        serve(services, args.host, args.port)
+    return 0
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    with _services() as services:
+        if demo.is_empty(services.app):
+            tokens = demo.load(services.app)
+            print("Demo data loaded. Logins (password: " + demo.DEMO_PASSWORD + "):")
+            for email, token in tokens.items():
+                print(f"  {email:32} API token: {token}")
+        else:
+            print("The store is not empty: serving it as it is (demo data loads only once).")
+        print(f"Serving on http://{args.host}:{args.port}  (API under /api/v1)", flush=True)
+        serve(services, args.host, args.port)
+    return 0
+
+
+def projections_status(args: argparse.Namespace) -> int:
+    with _services() as services, _models(services) as models:
+        for projector in models.projectors:
+            status = projector.status()
+            print(f"{status.name:12} position {status.position:>10}  lag {status.lag:>8}")
+    return 0
+
+
+def projections_rebuild(args: argparse.Namespace) -> int:
+    with _services() as services, _models(services) as models:
+        chosen = [models.projector(args.name)] if args.name else models.projectors
+        for projector in chosen:
+            started = time.perf_counter()
+            count = projector.rebuild()
+            print(f"{projector.name:12} rebuilt from {count} events "
+                  f"in {time.perf_counter() - started:.1f}s")
+    return 0
+
+
+def projections_run(args: argparse.Namespace) -> int:
+    with _services() as services, _models(services) as models:
+        runner = ProjectionThread(models.projectors)
+        runner.start()
+        try:
+            while runner.is_alive():
+                runner.join(timeout=1)
+        finally:
+            runner.stop()
+    return 0
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    with _services() as services, _models(services) as models:
+        models.projector("audit").catch_up()
+        result = verify(services.app.recorder, models["audit"])
+    if result.intact:
+        print(f"intact: {result.checked} events checked; head hash {result.head_hash}")
+        return 0
+    print(f"BROKEN at position {result.first_broken} "
+          f"({result.checked} events before it are intact)")
+    return 1
+
+
+def audit_export(args: argparse.Namespace) -> int:
+    with _services() as services, _models(services) as models:
+        models.projector("audit").catch_up()
+        where, params = "", []
+        if args.customer or args.request:
+            column = "customer_code" if args.customer else "reference"
+            where = (f" WHERE a.stream IN (SELECT stream FROM audit_streams "
+                     f"WHERE {column} = ?)")
+            params = [args.customer or args.request]
+        writer = csv.writer(sys.stdout) if args.format == "csv" else None
+        if writer:
+            writer.writerow(EXPORT_COLUMNS)
+        position = 0
+        while True:
+            rows = models["audit"].query(
+                f"SELECT {', '.join('a.' + c for c in EXPORT_COLUMNS)} FROM audit a{where}"
+                f"{' AND' if where else ' WHERE'} a.position > ? ORDER BY a.position LIMIT 1000",
+                [*params, position])
+            if not rows:
+                break
+            for row in rows:
+                if writer:
+                    writer.writerow([row[c] for c in EXPORT_COLUMNS])
+                else:
+                    print(json.dumps({**row, "data": json.loads(row["data"])},
+                                     ensure_ascii=False))
+            position = rows[-1]["position"]
+    return 0
+
+
+EXPORT_COLUMNS = ("position", "stream", "version", "type", "actor", "at", "data", "hash")
+
+
+class _models:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def __enter__(self) -> ReadModels:
+        self.models = open_read_models(self.services.settings, self.services.app)
+        return self.models
+
+    def __exit__(self, *exc: object) -> None:
+        self.models.close()
 
 
 class _services:

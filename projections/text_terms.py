@@ -22,9 +22,10 @@ _TOKEN = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+)")
 
 # Kept tiny on purpose: words like "not", "no" or "off" change what a fault
 # description means, and BM25's idf already discounts common words.
-STOP_WORDS = frozenset(
-    "a an and are as at be by for from in is it of on or that the this to was were with".split()
-)
+STOP_WORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "is", "it",
+    "of", "on", "or", "that", "the", "this", "to", "was", "were", "with",
+))
 
 
 def normalise(text: str) -> str:

@@ -30,10 +30,11 @@ import aioimaplib
 from channels.email.composing import acknowledgement_text, reference_in_own_message_id
 from channels.email.parsing import MalformedEmail, ParsedEmail, find_reference, parse_email
 from domain import ids
-from domain.application import InboundMessage, Ledgerdesk, Recorded
 from domain.aggregates.receipt import InboundReceipt
+from domain.application import InboundMessage, Ledgerdesk, Recorded
 from domain.blobstore import BlobStore, BlobTooLarge
 from domain.errors import DomainError, NotFound
+from projections.outbox import ACKNOWLEDGEMENT_ACTOR
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,6 @@ T = TypeVar("T")
 
 TlsMode = Literal["none", "starttls", "ssl"]
 
-# The actor of automatic acknowledgements: it marks their ReplyQueued events, which is what
-# the outbox (composing them as automatic mail) and the rate limit below recognise.
-ACKNOWLEDGEMENT_ACTOR = "system:email-acknowledgement"
 UNKNOWN_SENDER = "unknown-sender@invalid"
 MALFORMED_SUBJECT = "[unreadable message]"
 # The raw message is the record of what arrived, so it is kept even when an attachment in it
@@ -217,7 +215,7 @@ class MessageRecorder:
     def _received_in(self, message_id: str) -> str | None:
         # A recorded message's receipt knows its request (dedupe keys are the <id> form).
         try:
-            receipt = self.app.repository.get(ids.receipt_id("email", message_id))
+            receipt: object = self.app.repository.get(ids.receipt_id("email", message_id))
         except Exception:  # AggregateNotFoundError: an id this desk never received
             return None
         return receipt.reference if isinstance(receipt, InboundReceipt) else None
@@ -259,7 +257,8 @@ class MessageRecorder:
             recorded.customer_code, address, datetime.now(UTC) - timedelta(hours=1),
             exclude=recorded.reference,
         ) >= self.acknowledgements_per_hour:
-            log.info("not acknowledging %s: %s reached the hourly limit", recorded.reference, address)
+            log.info("no acknowledgement for %s: %s reached the hourly limit",
+                     recorded.reference, address)
             return False
         try:
             self.app.queue_reply(
@@ -289,7 +288,8 @@ class MessageRecorder:
             if not events or events[0].timestamp < since:
                 break  # requests are listed in the order they were opened
             opened_by = next(
-                (getattr(e, "sender", None) for e in events if type(e).__name__ == "MessageReceived"),
+                (getattr(e, "sender", None) for e in events
+                 if type(e).__name__ == "MessageReceived"),
                 None,
             )
             if opened_by != address:
@@ -303,8 +303,10 @@ class MessageRecorder:
         return count
 
 
-_FROM_ADDRESS = re.compile(rb"^(?:from|sender|return-path)\s*:[^\n]*?([\w.+-]+@[\w-]+(?:\.[\w-]+)+)",
-                           re.IGNORECASE | re.MULTILINE)
+_FROM_ADDRESS = re.compile(
+    rb"^(?:from|sender|return-path)\s*:[^\n]*?([\w.+-]+@[\w-]+(?:\.[\w-]+)+)",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def _best_effort_sender(raw: bytes) -> str:
@@ -335,6 +337,9 @@ class _Session:
         self.lost = asyncio.Event()
         self.client: aioimaplib.IMAP4 | None = None
         self.uidvalidity: int | None = None
+        # Per connection: after a reconnect everything still in the mailbox is read again, so a
+        # message whose recording or move failed is retried (as a duplicate at worst).
+        self.last_uid = 0
 
     async def open(self) -> None:
         config = self.config
@@ -392,7 +397,7 @@ class _Session:
             raise ConnectionLost("the IMAP server closed the connection")
         try:
             return task.result()
-        except (asyncio.TimeoutError, aioimaplib.AioImapException, OSError) as error:
+        except (TimeoutError, aioimaplib.AioImapException, OSError) as error:
             raise ImapError(f"IMAP command failed: {error!r}") from error
 
     async def _ok(self, command: Awaitable[Any], what: str) -> Any:
@@ -532,10 +537,7 @@ class MailIngest:
     ) -> None:
         self.config = config
         self.recorder = MessageRecorder(app, blobs, support_address, acknowledgements_per_hour)
-        # Remembered across reconnects so messages whose move failed are not re-read on every
-        # wake-up; reset when UIDVALIDITY says the UIDs mean something else now.
         self._uidvalidity: int | None = None
-        self._last_uid = 0
 
     async def run_once(self) -> IngestReport:
         """Ingest everything in the mailbox now, then log out."""
@@ -570,19 +572,20 @@ class MailIngest:
 
     async def _drain(self, session: _Session) -> IngestReport:
         if session.uidvalidity != self._uidvalidity:
+            # Old UIDs mean nothing now. Each session scans from UID 1 anyway, and dedupe is by
+            # the message's own key, so the re-scan records nothing twice.
             if self._uidvalidity is not None:
                 log.warning("UIDVALIDITY of %s changed; re-scanning it", self.config.mailbox)
             self._uidvalidity = session.uidvalidity
-            self._last_uid = 0
         report = IngestReport()
         while True:
-            uids = await session.new_uids(self._last_uid)
+            uids = await session.new_uids(session.last_uid)
             if not uids:
                 return report
             for start in range(0, len(uids), self.config.fetch_batch):
                 batch = uids[start : start + self.config.fetch_batch]
                 report.add(await self._ingest_batch(session, batch))
-                self._last_uid = max(self._last_uid, batch[-1])
+                session.last_uid = max(session.last_uid, batch[-1])
 
     async def _ingest_batch(self, session: _Session, uids: list[int]) -> IngestReport:
         report = IngestReport()
@@ -592,7 +595,7 @@ class MailIngest:
             try:
                 outcome = await asyncio.to_thread(self.recorder.record, raw)
             except Exception:
-                # Left in the mailbox, unmarked: it is tried again after the next reconnect.
+                # Left in the mailbox, unmarked: the next connection reads it again.
                 log.exception("recording message UID %s failed", uid)
                 continue
             processed.append(uid)

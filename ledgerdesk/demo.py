@@ -1,0 +1,76 @@
+"""Demo data: a small, realistic service desk in Chinese and English."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from domain.application import InboundMessage, Ledgerdesk
+
+DEMO_PASSWORD = "ledgerdesk-demo"
+ACTOR = "demo-loader"
+
+
+def is_empty(app: Ledgerdesk) -> bool:
+    return not app.recorder.max_notification_id()
+
+
+def load(app: Ledgerdesk) -> dict[str, str]:
+    """Loads the demo; returns each demo login and its API token."""
+    app.register_customer(
+        "HUAXIN", "华信精密机械有限公司", actor=ACTOR, classification="key_account",
+        identities=[("email", "li.wei@huaxin.example.cn"), ("phone", "+86 10 6655 0101"),
+                    ("fax", "+86 10 6655 0199")],
+        profile={"region": "华北", "address": "北京市海淀区中关村南大街 5 号"},
+    )
+    app.register_customer(
+        "NORDIC", "Nordic Print Services AB", actor=ACTOR, classification="dealer",
+        identities=[("email", "anna@nordicprint.example.com"), ("telegram", "5550101")],
+    )
+    app.add_contact("HUAXIN", "李伟", actor=ACTOR, department="设备科", phone="13800000001",
+                    email="li.wei@huaxin.example.cn")
+    logins = {
+        "admin@ledgerdesk.example": ["admin"],
+        "agent@ledgerdesk.example": ["agent"],
+        "engineer@ledgerdesk.example": ["engineer"],
+        "manager@ledgerdesk.example": ["manager"],
+        "auditor@ledgerdesk.example": ["auditor"],
+        "li.wei@huaxin.example.cn": ["customer"],
+    }
+    tokens = {}
+    for email, roles in logins.items():
+        customer = "HUAXIN" if roles == ["customer"] else None
+        app.add_user(email, roles, actor=ACTOR, customer_code=customer, password=DEMO_PASSWORD)
+        tokens[email] = app.issue_token(email, actor=ACTOR, label="demo")
+    app.assign_representative("HUAXIN", "agent@ledgerdesk.example", actor=ACTOR)
+
+    now = datetime.now(UTC)
+    jam = app.record_inbound(InboundMessage(
+        channel="email", external_id="<demo-1@huaxin.example.cn>",
+        sender="li.wei@huaxin.example.cn", sender_name="李伟", subject="MX-3000 复印机频繁卡纸",
+        body="您好，我们的 MX-3000 复印机这周每天都卡纸，错误代码 J-17。请尽快安排工程师。",
+        occurred_at=now - timedelta(hours=5),
+    )).reference
+    app.assign(jam, "agent@ledgerdesk.example", actor="manager@ledgerdesk.example")
+    app.queue_reply(jam, "李先生您好，已收到。请先检查搓纸轮是否有纸屑，"
+                         "我们的工程师明天上午联系您。", actor="agent@ledgerdesk.example")
+    app.add_note(jam, "保修期内，安排上门服务。", actor="agent@ledgerdesk.example")
+    app.log_call("demo-call-1", "inbound", "+86 10 6655 0101", now - timedelta(hours=2),
+                 actor="agent@ledgerdesk.example", notes="客户来电催办，工程师已出发。",
+                 reference=jam, ended_at=now - timedelta(hours=2) + timedelta(minutes=4))
+    toner = app.record_inbound(InboundMessage(
+        channel="telegram", external_id="demo-update-1", sender="5550101",
+        sender_name="Anna", body="Hi, the toner cartridges from order 4471 arrived damaged. "
+        "Can we get a replacement?", request_type="return",
+    )).reference
+    app.escalate(toner, "Dealer return needs manager approval", actor="agent@ledgerdesk.example")
+    app.record_inbound(InboundMessage(
+        channel="email", external_id="<demo-2@unknown.example.com>",
+        sender="buyer@unknown.example.com", subject="Quote for annual maintenance",
+        body="Could you send a quote for an annual maintenance contract for 12 printers?",
+        request_type="inquiry",
+    ))
+    manual = app.open_request("HUAXIN", "document", "索取 MX-3000 维修手册", actor=ACTOR,
+                              channel="web")
+    app.change_status(manual, "resolved", actor="agent@ledgerdesk.example",
+                      reason="已通过邮件发送 PDF 手册")
+    return tokens

@@ -1,0 +1,191 @@
+"""Reading the read models: every query the API serves, as plain functions."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from domain import ids
+from domain.errors import NotFound, invalid
+from domain.vocabulary import CHANNELS, OPEN_STATUSES, STATUSES
+from projections.registry import ReadModels
+from projections.view import from_json, iso
+from read_api.auth import Principal
+
+QUEUES = ("unassigned", "mine", "pending_customer", "escalated", "sla_at_risk")
+SLA_RISK_WINDOW = timedelta(hours=1)
+INBOX_COLUMNS = ("reference, customer_code, subject, channel, status, priority, assignee, "
+                 "last_activity_at, sla_due_at, awaiting_reply, delivery_failed, type")
+
+
+def encode_cursor(row: dict[str, Any]) -> str:
+    raw = json.dumps([row["last_activity_at"], row["reference"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if (isinstance(value, list) and len(value) == 2
+                and all(isinstance(v, str) for v in value)):
+            return value[0], value[1]
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        pass
+    raise invalid("cursor", "cursor is not one this API gave out")
+
+
+def parse_limit(raw: str | None, default: int = 50, maximum: int = 200) -> int:
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise invalid("limit", f"limit must be a whole number from 1 to {maximum}")
+    return int(raw)
+
+
+def inbox(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[str, Any]:
+    who.require_staff_reader()
+    where: list[str] = []
+    args: list[Any] = []
+    queue = params.get("queue") or ""
+    if queue and queue not in QUEUES:
+        raise invalid("queue", f"queue must be one of {', '.join(QUEUES)}")
+    status = params.get("status") or ""
+    if status and status not in STATUSES:
+        raise invalid("status", f"status must be one of {', '.join(STATUSES)}")
+    channel = params.get("channel") or ""
+    if channel and channel not in CHANNELS:
+        raise invalid("channel", f"channel must be one of {', '.join(CHANNELS)}")
+    limit = parse_limit(params.get("limit"))
+
+    if status:
+        where.append("status = ?")
+        args.append(status)
+    elif queue not in ("pending_customer", "escalated"):
+        where.append(f"status IN ({', '.join('?' for _ in OPEN_STATUSES)})")
+        args.extend(OPEN_STATUSES)
+    if queue == "unassigned":
+        where.append("assignee IS NULL")
+    elif queue == "mine":
+        where.append("assignee = ?")
+        args.append(who.email)
+    elif queue in ("pending_customer", "escalated"):
+        where.append("status = ?")
+        args.append(queue)
+    elif queue == "sla_at_risk":
+        where.append("awaiting_reply = 1 AND sla_due_at IS NOT NULL AND sla_due_at < ?")
+        args.append(iso(datetime.now(UTC) + SLA_RISK_WINDOW))
+    if channel:
+        where.append("channel = ?")
+        args.append(channel)
+    if params.get("cursor"):
+        at, reference = decode_cursor(params["cursor"])
+        where.append("(last_activity_at < ? OR (last_activity_at = ? AND reference < ?))")
+        args.extend([at, at, reference])
+    sql = (f"SELECT {INBOX_COLUMNS} FROM inbox"
+           + (" WHERE " + " AND ".join(where) if where else "")
+           + " ORDER BY last_activity_at DESC, reference DESC LIMIT ?")
+    rows = models["inbox"].query(sql, [*args, limit + 1])
+    items = [_inbox_item(r) for r in rows[:limit]]
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _inbox_item(row: dict[str, Any]) -> dict[str, Any]:
+    item = dict(row)
+    item["awaiting_reply"] = bool(item["awaiting_reply"])
+    item["delivery_failed"] = bool(item["delivery_failed"])
+    return item
+
+
+def service_request(models: ReadModels, who: Principal, reference: str) -> dict[str, Any]:
+    rows = models["inbox"].query(
+        "SELECT id, reference, customer_code, type, status, channel, subject, assignee, "
+        "priority, opened_at, last_activity_at, sla_due_at, satisfaction, follow_up_of, version "
+        "FROM inbox WHERE reference = ?", (reference,))
+    if not rows:
+        raise NotFound(f"no service request {reference}")
+    header = rows[0]
+    who.require_customer_visible(header["customer_code"], f"service request {reference}")
+    timeline = []
+    for row in models["timeline"].query(
+        "SELECT at, kind, channel, direction, actor, body, attachments, data FROM timeline "
+        "WHERE request_id = ? ORDER BY position", (header.pop("id"),)
+    ):
+        if row["kind"] == "note" and who.is_customer_side:
+            continue  # internal notes are never shown to the customer
+        row["attachments"] = from_json(row["attachments"])
+        row["data"] = from_json(row["data"])
+        timeline.append(row)
+    return {**header, "timeline": timeline}
+
+
+def customer_360(models: ReadModels, who: Principal, code: str) -> dict[str, Any]:
+    who.require_customer_visible(code, f"customer {code}")
+    rows = models["customers"].query("SELECT * FROM customers WHERE code = ?", (code,))
+    if not rows:
+        raise NotFound(f"no customer {code}")
+    customer = rows[0]
+    requests = models["inbox"].query(
+        "SELECT reference, subject, type, status, channel, priority, assignee, opened_at, "
+        "last_activity_at, satisfaction, product FROM inbox WHERE customer_code = ? "
+        "ORDER BY last_activity_at DESC LIMIT 200", (code,))
+    contacts = models["customers"].query(
+        "SELECT at, channel, direction, kind, reference, summary FROM customer_contacts "
+        "WHERE customer_id = ? ORDER BY position DESC LIMIT 20", (customer["id"],))
+    ratings = [r["satisfaction"] for r in requests if r["satisfaction"] is not None]
+    products = sorted({r["product"] for r in requests if r["product"]})
+    return {
+        "code": customer["code"],
+        "profile": {
+            "name": customer["name"], "kind": customer["kind"],
+            "classification": customer["classification"],
+            "provisional": bool(customer["provisional"]),
+            "merged_into": customer["merged_into"],
+            "representative": customer["representative"],
+            "registered_at": customer["registered_at"],
+            **from_json(customer["profile"]),
+        },
+        "contacts": list(from_json(customer["contacts"]).values()),
+        "channel_identities": from_json(customer["identities"]),
+        "preferences": from_json(customer["preferences"]),
+        # Installed base is not modelled yet: products named on requests stand in.
+        "installed_products": [{"product": p} for p in products],
+        "open_requests": [r for r in requests if r["status"] in OPEN_STATUSES],
+        "closed_requests": [r for r in requests if r["status"] not in OPEN_STATUSES],
+        "recent_interactions": contacts,
+        "satisfaction": {
+            "ratings": len(ratings),
+            "average": round(sum(ratings) / len(ratings), 2) if ratings else None,
+        },
+    }
+
+
+def audit(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[str, Any]:
+    who.require_staff_reader()
+    customer, reference = params.get("customer"), params.get("request")
+    if bool(customer) == bool(reference):
+        raise invalid("customer", "give exactly one of customer=CODE or request=REF")
+    limit = parse_limit(params.get("limit"), default=1000, maximum=5000)
+    after = params.get("cursor") or "0"
+    if not after.isdigit():
+        raise invalid("cursor", "cursor is not one this API gave out")
+    column, value = ("customer_code", customer) if customer else ("reference", reference)
+    if reference and not ids.REFERENCE_PATTERN.match(reference):
+        raise NotFound(f"no service request {reference}")
+    rows = models["audit"].query(
+        f"SELECT a.position, a.stream, a.version, a.type, a.actor, a.at, a.data, a.hash "
+        f"FROM audit a JOIN audit_streams s ON s.stream = a.stream "
+        f"WHERE s.{column} = ? AND a.position > ? ORDER BY a.position LIMIT ?",
+        (value, int(after), limit + 1))
+    if not rows and after == "0":
+        found = models["audit"].query(
+            f"SELECT 1 AS found FROM audit_streams WHERE {column} = ? LIMIT 1", (value,))
+        if not found:
+            raise NotFound(f"nothing recorded for {column.replace('_code', '')} {value}")
+    events = [{**r, "data": from_json(r["data"])} for r in rows[:limit]]
+    next_cursor = str(rows[limit - 1]["position"]) if len(rows) > limit else None
+    return {"events": events, "next_cursor": next_cursor}
