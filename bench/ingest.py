@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from eventsourcing.application import Application  # noqa: E402
-from eventsourcing.domain import Aggregate, event  # noqa: E402
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
 
-from bench.common import rss_mib, throwaway_store  # noqa: E402
-from domain.application import InboundMessage, Ledgerdesk  # noqa: E402
-from ledgerdesk.persistence import event_store_env  # noqa: E402
+from bench.common import rss_mib, throwaway_store
+from domain.application import InboundMessage, Ledgerdesk
+from ledgerdesk.persistence import event_store_env
 
 
 class PlainInteraction(Aggregate):
@@ -58,11 +58,13 @@ def run(kind: str, interactions: int, customers: int, requests: int) -> None:
         rng = random.Random(7)
         started = time.perf_counter()
         for c in range(customers):
-            app.register_customer(f"C{c:05d}", f"客户 {c}", actor="bench",
-                                  identities=[("email", f"c{c}@example.cn")])
+            app.register_customer(
+                f"C{c:05d}", f"客户 {c}", actor="bench", identities=[("email", f"c{c}@example.cn")]
+            )
         references = [
-            app.open_request(f"C{r % customers:05d}", "support", f"故障 {r}", actor="bench",
-                             channel="email")
+            app.open_request(
+                f"C{r % customers:05d}", "support", f"故障 {r}", actor="bench", channel="email"
+            )
             for r in range(requests)
         ]
         setup = time.perf_counter() - started
@@ -73,25 +75,36 @@ def run(kind: str, interactions: int, customers: int, requests: int) -> None:
         chunk_started = started
         for i in range(interactions):
             r = rng.randrange(requests)
-            app.record_inbound(InboundMessage(
-                channel="email", external_id=f"<bench-{i}@example.cn>",
-                sender=f"c{r % customers}@example.cn", subject="Re: 故障",
-                body=f"第 {i} 条消息：设备仍然报错 E{i % 97}", reference=references[r],
-                occurred_at=datetime.now(UTC),
-            ))
+            app.record_inbound(
+                InboundMessage(
+                    channel="email",
+                    external_id=f"<bench-{i}@example.cn>",
+                    sender=f"c{r % customers}@example.cn",
+                    subject="Re: 故障",
+                    body=f"第 {i} 条消息：设备仍然报错 E{i % 97}",
+                    reference=references[r],
+                    occurred_at=datetime.now(UTC),
+                )
+            )
             if (i + 1) % chunk == 0:
                 now = time.perf_counter()
-                print(f"[{kind}]   {i + 1:>7} recorded: {chunk / (now - chunk_started):8.0f}/s "
-                      f"in this chunk, RSS {rss_mib():6.1f} MiB")
+                print(
+                    f"[{kind}]   {i + 1:>7} recorded: {chunk / (now - chunk_started):8.0f}/s "
+                    f"in this chunk, RSS {rss_mib():6.1f} MiB"
+                )
                 chunk_started = now
         elapsed = time.perf_counter() - started
         rate = interactions / elapsed
         app.close()
 
         bare = bare_rate(env, interactions)
-        print(f"[{kind}] Ledgerdesk record_inbound: {rate:8.0f} interactions/s "
-              f"({interactions} in {elapsed:.1f}s)")
-        print(f"[{kind}] bare eventsourcing append: {bare:8.0f} events/s (one plain event per save)")
+        print(
+            f"[{kind}] Ledgerdesk record_inbound: {rate:8.0f} interactions/s "
+            f"({interactions} in {elapsed:.1f}s)"
+        )
+        print(
+            f"[{kind}] bare eventsourcing append: {bare:8.0f} events/s (one plain event per save)"
+        )
         print(f"[{kind}] ratio: {rate / bare:.2f} of the bare rate")
 
 

@@ -38,6 +38,7 @@ from domain.errors import (
     PermissionDenied,
     invalid,
 )
+from domain.knowledge import KnowledgeCommands
 from domain.passwords import (
     MIN_PASSWORD_LENGTH,
     hash_password,
@@ -126,7 +127,7 @@ class _Unsaved:
                 self.aggregates.append(aggregate)
 
 
-class Ledgerdesk(Application[UUID]):
+class Ledgerdesk(KnowledgeCommands, Application[UUID]):
     name = "ledgerdesk"  # also the application name recorded by projection tracking
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
         Customer: 200,

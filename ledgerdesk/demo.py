@@ -73,4 +73,12 @@ def load(app: Ledgerdesk) -> dict[str, str]:
                               channel="web")
     app.change_status(manual, "resolved", actor="agent@ledgerdesk.example",
                       reason="已通过邮件发送 PDF 手册")
+    app.publish_article("KB-0001", "MX-3000 复印机卡纸 (J-17) 处理方法",
+                        "打开前盖，取出卡住的纸张\n检查搓纸轮是否有纸屑并清洁\n"
+                        "如仍卡纸，更换搓纸轮（备件号 PR-3000-17）", "solution", actor=ACTOR,
+                        product="MX-3000", tags=["卡纸", "J-17"])
+    app.publish_article("KB-0002", "Toner cartridge damaged on delivery",
+                        "Photograph the damage and the box\nOpen a return request with the "
+                        "order number\nA replacement ships after manager approval", "faq",
+                        actor=ACTOR, tags=["return", "toner"], language="en")
     return tokens

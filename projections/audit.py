@@ -33,7 +33,9 @@ def canonical_bytes(n: Notification) -> bytes:
     head = f"{n.id}\n{n.originator_id}\n{n.originator_version}\n{n.topic}\n"
     state = n.state
     # A row edited by hand may come back as text rather than bytes; hash what is there.
-    body = bytes(state) if isinstance(state, bytes | bytearray | memoryview) else str(state).encode()
+    body = (
+        bytes(state) if isinstance(state, bytes | bytearray | memoryview) else str(state).encode()
+    )
     return head.encode() + body
 
 
@@ -76,17 +78,26 @@ class AuditView(View):
         db.execute(
             """INSERT INTO audit (position, stream, version, type, actor, at, data, hash)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-            (notification.id, stream, notification.originator_version,
-             type(event).__qualname__, getattr(event, "actor", None), iso(event.timestamp),
-             to_json(event_data(event)), chain(previous, notification)),
+            (
+                notification.id,
+                stream,
+                notification.originator_version,
+                type(event).__qualname__,
+                getattr(event, "actor", None),
+                iso(event.timestamp),
+                to_json(event_data(event)),
+                chain(previous, notification),
+            ),
         )
         if isinstance(event, Customer.Registered):
             self._stream(db, stream, customer_code=event.code, reference=None)
         elif isinstance(event, ServiceRequest.Opened):
             self._stream(db, stream, customer_code=event.customer_code, reference=event.reference)
         elif isinstance(event, ServiceRequest.CustomerChanged):
-            db.execute("UPDATE audit_streams SET customer_code = ? WHERE stream = ?",
-                       (event.to_code, stream))
+            db.execute(
+                "UPDATE audit_streams SET customer_code = ? WHERE stream = ?",
+                (event.to_code, stream),
+            )
 
     @staticmethod
     def _stream(db: Db, stream: str, customer_code: str, reference: str | None) -> None:
@@ -131,8 +142,7 @@ def verify(recorder: ApplicationRecorder, storage: ViewStorage) -> Verification:
 def _notifications(recorder: ApplicationRecorder) -> Iterator[Notification]:
     position = 0
     while True:
-        batch = recorder.select_notifications(start=position, limit=BATCH,
-                                              inclusive_of_start=False)
+        batch = recorder.select_notifications(start=position, limit=BATCH, inclusive_of_start=False)
         if not batch:
             return
         yield from batch

@@ -62,20 +62,39 @@ class InboxView(View):
                    follow_up_of, version)
                VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, 1, ?, ?, ?)
                ON CONFLICT (id) DO NOTHING""",
-            (str(e.originator_id), e.reference, e.customer_code, e.request_type, e.channel,
-             e.subject, e.priority, e.product, iso(e.timestamp), iso(e.timestamp), iso(due), e.follow_up_of,
-             e.originator_version),
+            (
+                str(e.originator_id),
+                e.reference,
+                e.customer_code,
+                e.request_type,
+                e.channel,
+                e.subject,
+                e.priority,
+                e.product,
+                iso(e.timestamp),
+                iso(e.timestamp),
+                iso(due),
+                e.follow_up_of,
+                e.originator_version,
+            ),
         )
 
     @handles(SR.MessageReceived, SR.FaxReceived)
     def customer_wrote(self, db: Db, e: Any, position: int) -> None:
         channel = getattr(e, "channel", "fax")
-        row = db.one("SELECT priority, awaiting_reply, sla_due_at FROM inbox WHERE id = ?",
-                     (str(e.originator_id),))
+        row = db.one(
+            "SELECT priority, awaiting_reply, sla_due_at FROM inbox WHERE id = ?",
+            (str(e.originator_id),),
+        )
         if row is None:
             return
-        due = row["sla_due_at"] if row["awaiting_reply"] else iso(
-            e.timestamp + RESPONSE_TARGETS.get(row["priority"], RESPONSE_TARGETS["normal"]))
+        due = (
+            row["sla_due_at"]
+            if row["awaiting_reply"]
+            else iso(
+                e.timestamp + RESPONSE_TARGETS.get(row["priority"], RESPONSE_TARGETS["normal"])
+            )
+        )
         db.execute(
             """UPDATE inbox SET channel = ?, last_activity_at = ?, awaiting_reply = 1,
                    sla_due_at = ?, status = CASE WHEN status = 'pending_customer'
@@ -90,8 +109,9 @@ class InboxView(View):
 
     @handles(SR.ReplyQueued)
     def replied(self, db: Db, e: Any, position: int) -> None:
-        self._update(db, e, "last_activity_at = ?, awaiting_reply = 0, sla_due_at = NULL",
-                     iso(e.timestamp))
+        self._update(
+            db, e, "last_activity_at = ?, awaiting_reply = 0, sla_due_at = NULL", iso(e.timestamp)
+        )
 
     @handles(SR.ReplyDeliveryFailed)
     def delivery_failed(self, db: Db, e: Any, position: int) -> None:
@@ -100,8 +120,12 @@ class InboxView(View):
 
     @handles(SR.Assigned)
     def assigned(self, db: Db, e: Any, position: int) -> None:
-        self._update(db, e, "assignee = ?, status = CASE WHEN status = 'new' THEN 'open' "
-                     "ELSE status END", e.assignee)
+        self._update(
+            db,
+            e,
+            "assignee = ?, status = CASE WHEN status = 'new' THEN 'open' ELSE status END",
+            e.assignee,
+        )
 
     @handles(SR.Transferred)
     def transferred(self, db: Db, e: Any, position: int) -> None:
@@ -113,8 +137,13 @@ class InboxView(View):
 
     @handles(SR.Escalated)
     def escalated(self, db: Db, e: Any, position: int) -> None:
-        self._update(db, e, "status = 'escalated', escalation_level = ?, "
-                     "sla_due_at = COALESCE(?, sla_due_at)", e.level, iso(e.due_at))
+        self._update(
+            db,
+            e,
+            "status = 'escalated', escalation_level = ?, sla_due_at = COALESCE(?, sla_due_at)",
+            e.level,
+            iso(e.due_at),
+        )
 
     @handles(SR.Resolved)
     def resolved(self, db: Db, e: Any, position: int) -> None:

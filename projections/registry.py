@@ -13,6 +13,7 @@ from ledgerdesk.persistence import view_database_path
 from projections.audit import AuditView
 from projections.customers import CustomersView
 from projections.inbox import InboxView
+from projections.knowledge import KnowledgeView
 from projections.reports import ReportsView
 from projections.runner import Projector
 from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStorage
@@ -25,6 +26,7 @@ VIEW_CLASSES: tuple[type[View], ...] = (
     CustomersView,
     AuditView,
     ReportsView,
+    KnowledgeView,
 )
 
 

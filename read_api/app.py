@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 
 from domain.application import Ledgerdesk
 from domain.errors import DomainError, invalid
+from projections import knowledge
 from projections.audit import verify
 from projections.registry import ReadModels
 from read_api import queries
@@ -55,6 +56,7 @@ class Api:
             Route("/calls", r(self.call), methods=["POST"]),
             Route("/audit", r(self.audit)),
             Route("/audit/verify", r(self.audit_verify)),
+            Route("/kb/search", r(self.kb_search)),
         ]
 
     def _route(self, handler: Callable[[Request, Principal], Awaitable[Any]]) -> Handler:
@@ -90,6 +92,14 @@ class Api:
         result = await run_in_threadpool(verify, self.app.recorder, self.models["audit"])
         return {"intact": result.intact, "checked": result.checked,
                 "first_broken": result.first_broken, "head_hash": result.head_hash}
+
+    async def kb_search(self, request: Request, who: Principal) -> Any:
+        limit = queries.parse_limit(request.query_params.get("limit"), default=10, maximum=50)
+        results = await run_in_threadpool(
+            knowledge.search, self.models["knowledge"], request.query_params.get("q", ""), limit,
+            request.query_params.get("kind") or None,
+        )
+        return {"items": results}
 
     # --- commands --------------------------------------------------------------
 

@@ -79,5 +79,7 @@ OPENAPI: dict[str, Any] = {
         "/audit": {"get": _op("Audit trail", params=("customer", "request", "limit",
                                                      "cursor"))},
         "/audit/verify": {"get": _op("Verify the hash chain")},
+        "/kb/search": {"get": _op("Knowledge search (Chinese and English)",
+                                  params=("q", "kind", "limit"))},
     },
 }

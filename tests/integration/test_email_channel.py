@@ -6,35 +6,35 @@ placed with IMAP APPEND, ingested by MailIngest, and replies arrive at the recor
 
 from __future__ import annotations
 
+import asyncio
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email import policy
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eventsourcing.postgres import PostgresDatastore
+
+from channels.email.delivery import OutboxSender, SmtpConfig
+from channels.email.ingest import ImapConfig, MailIngest
+from domain import ids
+from domain.aggregates.receipt import InboundReceipt
+from domain.application import Ledgerdesk
+from domain.blobstore import BlobStore
+from ledgerdesk.config import Database
+from projections.outbox import MAX_ATTEMPTS, OutboxView
+from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStorage
+from tests.support.mailservers import Dovecot, RecordingSMTPServer
+
 pytest_plugins = ["tests.support.mail_fixtures"]
-
-import asyncio  # noqa: E402
-import os  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-from email import policy  # noqa: E402
-from email.header import Header  # noqa: E402
-from email.message import EmailMessage, Message  # noqa: E402
-from email.mime.application import MIMEApplication  # noqa: E402
-from email.mime.multipart import MIMEMultipart  # noqa: E402
-from email.mime.text import MIMEText  # noqa: E402
-from email.parser import BytesParser  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import pytest  # noqa: E402
-from eventsourcing.postgres import PostgresDatastore  # noqa: E402
-
-from channels.email.delivery import OutboxSender, SmtpConfig  # noqa: E402
-from channels.email.ingest import ImapConfig, MailIngest  # noqa: E402
-from domain import ids  # noqa: E402
-from domain.aggregates.receipt import InboundReceipt  # noqa: E402
-from domain.application import Ledgerdesk  # noqa: E402
-from domain.blobstore import BlobStore  # noqa: E402
-from ledgerdesk.config import Database  # noqa: E402
-from projections.outbox import MAX_ATTEMPTS, OutboxView  # noqa: E402
-from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStorage  # noqa: E402
-from tests.support.mailservers import Dovecot, RecordingSMTPServer  # noqa: E402
 
 SUPPORT = "support@ledgerdesk.test"
 CUSTOMER = "wang.fang@customer.example"
@@ -218,6 +218,22 @@ async def test_a_reply_to_a_received_message_and_the_subject_token_thread(
     assert report.acknowledged == 0
 
 
+BOUNCE = (
+    b"From: Mail Delivery System <MAILER-DAEMON@relay.example>\r\n"
+    b"To: support@ledgerdesk.test\r\n"
+    b"Subject: Undelivered Mail Returned to Sender\r\n"
+    b"Message-ID: <bounce@relay.example>\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n'
+    b"\r\n"
+    b"--b1\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+    b"--b1\r\nContent-Type: message/delivery-status\r\n\r\n"
+    b"Reporting-MTA: dns; relay.example\r\n\r\n"
+    b"Final-Recipient: rfc822; x@y.example\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+    b"--b1--\r\n"
+)
+
+
 # --- duplicates, automatic mail, bad input --------------------------------------------------
 
 
@@ -248,18 +264,7 @@ async def test_auto_replies_bounces_and_our_own_mail_are_recorded_but_not_acknow
                                  sender="ooo@customer.example", Auto_Submitted="auto-replied"))
     dovecot.append(customer_mail("<bulk@news.example>", subject="Newsletter",
                                  sender="news@news.example", Precedence="bulk"))
-    bounce = MIMEMultipart("report", report_type="delivery-status")
-    bounce["From"] = "Mail Delivery System <MAILER-DAEMON@relay.example>"
-    bounce["To"] = SUPPORT
-    bounce["Subject"] = "Undelivered Mail Returned to Sender"
-    bounce["Message-ID"] = "<bounce@relay.example>"
-    bounce.attach(MIMEText("Your message could not be delivered."))
-    status = Message()
-    status.set_type("message/delivery-status")
-    status.set_payload("Reporting-MTA: dns; relay.example\n\nFinal-Recipient: rfc822; x@y.z\n"
-                       "Action: failed\nStatus: 5.1.1\n")
-    bounce.attach(status)
-    dovecot.append(bounce.as_bytes())
+    dovecot.append(BOUNCE)
     dovecot.append(customer_mail("<self@ledgerdesk.test>", subject="Loop", sender=SUPPORT))
 
     report = await make_ingest(app, blobs, dovecot).run_once()

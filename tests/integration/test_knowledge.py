@@ -10,7 +10,6 @@ from eventsourcing.postgres import PostgresDatastore
 
 from domain.application import InboundMessage, Ledgerdesk
 from domain.errors import AlreadyExists, InvalidInput, InvalidTransition, NotFound
-from domain.knowledge import KnowledgeCommands
 from ledgerdesk.config import Database
 from ledgerdesk.persistence import event_store_env
 from projections.knowledge import KnowledgeView, article, search
@@ -20,13 +19,9 @@ from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStor
 AGENT = "agent@desk.cn"
 
 
-class _App(KnowledgeCommands, Ledgerdesk):
-    """Until the application class inherits the mixin itself."""
-
-
 @pytest.fixture
-def kb(store: Database) -> Iterator[_App]:
-    application = _App(env=event_store_env(store))
+def kb(store: Database) -> Iterator[Ledgerdesk]:
+    application = Ledgerdesk(env=event_store_env(store))
     yield application
     application.close()
 
@@ -39,51 +34,82 @@ def storage(store: Database, tmp_path: Path) -> Iterator[ViewStorage]:
         sqlite_storage.close()
         return
     datastore = PostgresDatastore(
-        dbname=store.name, host=store.host, port=store.port,
-        user=store.user, password=store.password,
+        dbname=store.name,
+        host=store.host,
+        port=store.port,
+        user=store.user,
+        password=store.password,
     )
     yield PostgresViewStorage(datastore, KnowledgeView())
     datastore.close()
 
 
 def find(
-    kb: _App, storage: ViewStorage, query: str, limit: int = 10, kind: str | None = None
+    kb: Ledgerdesk, storage: ViewStorage, query: str, limit: int = 10, kind: str | None = None
 ) -> list[str]:
     Projector(kb, storage).catch_up()
     return [hit["article_id"] for hit in search(storage, query, limit, kind)]
 
 
-def publish_printer_articles(kb: _App) -> None:
+def publish_printer_articles(kb: Ledgerdesk) -> None:
     kb.publish_article(
-        "KB-0001", "打印机卡纸的处理", "打开前盖取出卡住的纸张\n检查搓纸轮是否磨损",
-        kind="solution", actor=AGENT, product="LJ-1020", tags=["打印机"],
+        "KB-0001",
+        "打印机卡纸的处理",
+        "打开前盖取出卡住的纸张\n检查搓纸轮是否磨损",
+        kind="solution",
+        actor=AGENT,
+        product="LJ-1020",
+        tags=["打印机"],
     )
     kb.publish_article(
-        "KB-0002", "打印机日常维护", "定期清洁打印头\n卡纸多发时更换搓纸轮\n使用推荐纸张",
-        kind="faq", actor=AGENT,
+        "KB-0002",
+        "打印机日常维护",
+        "定期清洁打印头\n卡纸多发时更换搓纸轮\n使用推荐纸张",
+        kind="faq",
+        actor=AGENT,
     )
     kb.publish_article(
-        "KB-0003", "Paper jam in the rear tray", "Open the rear door\nPull the jammed paper out",
-        kind="solution", actor=AGENT, language="en",
+        "KB-0003",
+        "Paper jam in the rear tray",
+        "Open the rear door\nPull the jammed paper out",
+        kind="solution",
+        actor=AGENT,
+        language="en",
     )
     kb.publish_article(
-        "KB-0004", "复印机不出纸", "检查纸盒是否放好\n更换进纸辊", kind="case", actor=AGENT,
+        "KB-0004",
+        "复印机不出纸",
+        "检查纸盒是否放好\n更换进纸辊",
+        kind="case",
+        actor=AGENT,
     )
 
 
 # --- commands -----------------------------------------------------------------
 
 
-def test_publish_then_read_back(kb: _App) -> None:
+def test_publish_then_read_back(kb: Ledgerdesk) -> None:
     article_id = kb.publish_article(
-        "KB-0001", " 打印机卡纸 ", "第一步\n\n  第二步  ", kind="solution", actor=AGENT,
-        product="LJ-1020", tags=["打印机", "打印机", "卡纸"],
+        "KB-0001",
+        " 打印机卡纸 ",
+        "第一步\n\n  第二步  ",
+        kind="solution",
+        actor=AGENT,
+        product="LJ-1020",
+        tags=["打印机", "打印机", "卡纸"],
     )
     found = kb.article(article_id)
-    assert (found.title, found.statements, found.tags) == ("打印机卡纸", ["第一步", "第二步"],
-                                                          ["打印机", "卡纸"])
+    assert (found.title, found.statements, found.tags) == (
+        "打印机卡纸",
+        ["第一步", "第二步"],
+        ["打印机", "卡纸"],
+    )
     assert (found.kind, found.product, found.language, found.status) == (
-        "solution", "LJ-1020", "zh", "published")
+        "solution",
+        "LJ-1020",
+        "zh",
+        "published",
+    )
 
 
 @pytest.mark.parametrize(
@@ -97,9 +123,13 @@ def test_publish_then_read_back(kb: _App) -> None:
         ({"tags": ["x" * 41]}, "tags"),
     ],
 )
-def test_publish_refuses_bad_input(kb: _App, changes: dict[str, object], field: str) -> None:
+def test_publish_refuses_bad_input(kb: Ledgerdesk, changes: dict[str, object], field: str) -> None:
     values: dict[str, object] = {
-        "article_id": "KB-0001", "title": "标题", "body": "内容", "kind": "faq", "actor": AGENT,
+        "article_id": "KB-0001",
+        "title": "标题",
+        "body": "内容",
+        "kind": "faq",
+        "actor": AGENT,
     }
     values.update(changes)
     with pytest.raises(InvalidInput) as refused:
@@ -107,14 +137,14 @@ def test_publish_refuses_bad_input(kb: _App, changes: dict[str, object], field: 
     assert field in refused.value.fields
 
 
-def test_duplicate_article_id_is_refused(kb: _App) -> None:
+def test_duplicate_article_id_is_refused(kb: Ledgerdesk) -> None:
     kb.publish_article("KB-0001", "标题", "内容", kind="faq", actor=AGENT)
     with pytest.raises(AlreadyExists):
         kb.publish_article("KB-0001", "另一个", "内容", kind="faq", actor=AGENT)
     assert kb.article("KB-0001").title == "标题"
 
 
-def test_revise_and_retire_refusals(kb: _App) -> None:
+def test_revise_and_retire_refusals(kb: Ledgerdesk) -> None:
     with pytest.raises(NotFound):
         kb.revise_article("KB-0404", AGENT, title="x")
     with pytest.raises(NotFound):
@@ -140,7 +170,7 @@ def test_revise_and_retire_refusals(kb: _App) -> None:
 # --- search -------------------------------------------------------------------
 
 
-def test_chinese_search_ranks_the_title_match_first(kb: _App, storage: ViewStorage) -> None:
+def test_chinese_search_ranks_the_title_match_first(kb: Ledgerdesk, storage: ViewStorage) -> None:
     publish_printer_articles(kb)
     assert find(kb, storage, "卡纸") == ["KB-0001", "KB-0002"]
     assert find(kb, storage, "打印机 卡纸")[:2] == ["KB-0001", "KB-0002"]
@@ -149,7 +179,7 @@ def test_chinese_search_ranks_the_title_match_first(kb: _App, storage: ViewStora
     assert find(kb, storage, "卡纸", limit=1) == ["KB-0001"]
 
 
-def test_search_result_shape_and_snippet(kb: _App, storage: ViewStorage) -> None:
+def test_search_result_shape_and_snippet(kb: Ledgerdesk, storage: ViewStorage) -> None:
     publish_printer_articles(kb)
     Projector(kb, storage).catch_up()
     hits = search(storage, "搓纸轮")
@@ -157,13 +187,16 @@ def test_search_result_shape_and_snippet(kb: _App, storage: ViewStorage) -> None
     first = hits[0]
     assert set(first) == {"article_id", "title", "kind", "product", "snippet", "score"}
     assert (first["title"], first["kind"], first["product"]) == (
-        "打印机卡纸的处理", "solution", "LJ-1020")
+        "打印机卡纸的处理",
+        "solution",
+        "LJ-1020",
+    )
     assert first["snippet"] == "检查搓纸轮是否磨损"
     assert hits[1]["snippet"] == "卡纸多发时更换搓纸轮"
     assert isinstance(first["score"], float) and first["score"] >= hits[1]["score"] > 0
 
 
-def test_english_search(kb: _App, storage: ViewStorage) -> None:
+def test_english_search(kb: Ledgerdesk, storage: ViewStorage) -> None:
     publish_printer_articles(kb)
     assert find(kb, storage, "paper jam") == ["KB-0003"]
     assert find(kb, storage, "ＰＡＰＥＲ　ＪＡＭ") == ["KB-0003"]  # full-width input
@@ -171,13 +204,13 @@ def test_english_search(kb: _App, storage: ViewStorage) -> None:
     assert find(kb, storage, "toner") == []
 
 
-def test_blank_query_is_refused(kb: _App, storage: ViewStorage) -> None:
+def test_blank_query_is_refused(kb: Ledgerdesk, storage: ViewStorage) -> None:
     with pytest.raises(InvalidInput) as refused:
         search(storage, "  ")
     assert "q" in refused.value.fields
 
 
-def test_retired_articles_disappear(kb: _App, storage: ViewStorage) -> None:
+def test_retired_articles_disappear(kb: Ledgerdesk, storage: ViewStorage) -> None:
     publish_printer_articles(kb)
     assert find(kb, storage, "卡纸") == ["KB-0001", "KB-0002"]
     kb.retire_article("KB-0001", "被 KB-0002 取代", AGENT)
@@ -186,11 +219,10 @@ def test_retired_articles_disappear(kb: _App, storage: ViewStorage) -> None:
     assert row is not None and row["status"] == "retired"
 
 
-def test_revising_updates_the_index(kb: _App, storage: ViewStorage) -> None:
+def test_revising_updates_the_index(kb: Ledgerdesk, storage: ViewStorage) -> None:
     publish_printer_articles(kb)
     assert find(kb, storage, "墨粉") == []
-    kb.revise_article("KB-0004", AGENT, title="复印机墨粉不足", body="更换墨粉盒",
-                      tags=["耗材"])
+    kb.revise_article("KB-0004", AGENT, title="复印机墨粉不足", body="更换墨粉盒", tags=["耗材"])
     assert find(kb, storage, "墨粉") == ["KB-0004"]
     assert find(kb, storage, "进纸辊") == []  # the old body is no longer indexed
     assert find(kb, storage, "耗材") == ["KB-0004"]  # tags are searchable
@@ -198,7 +230,7 @@ def test_revising_updates_the_index(kb: _App, storage: ViewStorage) -> None:
     assert row is not None and row["tags"] == ["耗材"] and row["body"] == "更换墨粉盒"
 
 
-def test_rebuild_gives_the_same_results(kb: _App, storage: ViewStorage) -> None:
+def test_rebuild_gives_the_same_results(kb: Ledgerdesk, storage: ViewStorage) -> None:
     publish_printer_articles(kb)
     kb.revise_article("KB-0002", AGENT, body="定期清洁打印头\n卡纸时检查纸张")
     kb.retire_article("KB-0004", "重复", AGENT)
@@ -214,35 +246,54 @@ def test_rebuild_gives_the_same_results(kb: _App, storage: ViewStorage) -> None:
 
 
 @pytest.fixture
-def resolved_request(kb: _App) -> str:
+def resolved_request(kb: Ledgerdesk) -> str:
     kb.register_customer("ACME", "艾克美", actor="admin", identities=[("email", "li@acme.cn")])
-    reference = kb.open_request("ACME", "repair", "激光打印机频繁卡纸", actor=AGENT,
-                                description="每打印十页左右卡纸一次", product="LJ-1020")
-    kb.record_inbound(InboundMessage(
-        channel="email", external_id="<m1@acme.cn>", sender="li@acme.cn",
-        subject=f"Re: [{reference}]", body="今天又卡纸了\n> 之前的邮件内容", reference=reference,
-    ))
+    reference = kb.open_request(
+        "ACME",
+        "repair",
+        "激光打印机频繁卡纸",
+        actor=AGENT,
+        description="每打印十页左右卡纸一次",
+        product="LJ-1020",
+    )
+    kb.record_inbound(
+        InboundMessage(
+            channel="email",
+            external_id="<m1@acme.cn>",
+            sender="li@acme.cn",
+            subject=f"Re: [{reference}]",
+            body="今天又卡纸了\n> 之前的邮件内容",
+            reference=reference,
+        )
+    )
     kb.change_status(reference, "resolved", actor=AGENT, reason="更换搓纸轮后恢复正常")
     return reference
 
 
 def test_article_from_a_resolved_request(
-    kb: _App, storage: ViewStorage, resolved_request: str
+    kb: Ledgerdesk, storage: ViewStorage, resolved_request: str
 ) -> None:
     article_id = kb.article_from_request(resolved_request, "KB-0100", "激光打印机卡纸", AGENT)
     made = kb.article(article_id)
     assert made.statements == [
-        "激光打印机频繁卡纸", "每打印十页左右卡纸一次", "今天又卡纸了", "更换搓纸轮后恢复正常",
+        "激光打印机频繁卡纸",
+        "每打印十页左右卡纸一次",
+        "今天又卡纸了",
+        "更换搓纸轮后恢复正常",
     ]
     assert (made.kind, made.product, made.language, made.source_reference) == (
-        "case", "LJ-1020", "zh", resolved_request)
+        "case",
+        "LJ-1020",
+        "zh",
+        resolved_request,
+    )
     hits = search_after_catch_up(kb, storage, "搓纸轮")
     assert [(h["article_id"], h["snippet"]) for h in hits] == [("KB-0100", "更换搓纸轮后恢复正常")]
     with pytest.raises(AlreadyExists):
         kb.article_from_request(resolved_request, "KB-0100", "再来一次", AGENT)
 
 
-def test_only_finished_requests_become_articles(kb: _App, resolved_request: str) -> None:
+def test_only_finished_requests_become_articles(kb: Ledgerdesk, resolved_request: str) -> None:
     kb.change_status(resolved_request, "open", actor=AGENT, reason="客户反馈仍卡纸")
     with pytest.raises(InvalidTransition):
         kb.article_from_request(resolved_request, "KB-0100", "激光打印机卡纸", AGENT)
@@ -250,13 +301,15 @@ def test_only_finished_requests_become_articles(kb: _App, resolved_request: str)
         kb.article_from_request("SR-999999", "KB-0100", "不存在", AGENT)
 
 
-def search_after_catch_up(kb: _App, storage: ViewStorage, query: str) -> list[dict[str, object]]:
+def search_after_catch_up(
+    kb: Ledgerdesk, storage: ViewStorage, query: str
+) -> list[dict[str, object]]:
     Projector(kb, storage).catch_up()
     return search(storage, query)
 
 
 def test_sqlite_without_ln_ranks_the_same(
-    kb: _App, storage: ViewStorage, monkeypatch: pytest.MonkeyPatch
+    kb: Ledgerdesk, storage: ViewStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SQLite builds without math functions compute idf in Python instead."""
     import projections.knowledge

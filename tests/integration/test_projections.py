@@ -13,7 +13,6 @@ from domain.application import InboundMessage, Ledgerdesk
 from ledgerdesk.config import Database, Settings
 from projections.audit import verify
 from projections.registry import ReadModels, open_read_models
-from projections.runner import wait_until_caught_up
 from projections.view import Db
 
 AGENT = "agent@desk.cn"
@@ -21,8 +20,9 @@ AGENT = "agent@desk.cn"
 
 @pytest.fixture
 def views(store: Database, app: Ledgerdesk, tmp_path: Path) -> Iterator[ReadModels]:
-    settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "blobs",
-                        secret_key="k")
+    settings = Settings(
+        database=store, data_dir=tmp_path, blob_dir=tmp_path / "blobs", secret_key="k"
+    )
     models = open_read_models(settings, app)
     yield models
     models.close()
@@ -36,16 +36,29 @@ def catch_up(models: ReadModels) -> None:
 def scenario(app: Ledgerdesk) -> tuple[str, str]:
     app.register_customer("ACME", "艾克美", actor="admin", identities=[("email", "li@acme.cn")])
     app.add_user(AGENT, ["agent"], actor="admin")
-    first = app.record_inbound(InboundMessage(
-        channel="email", external_id="<m1@acme.cn>", sender="li@acme.cn", subject="打印机卡纸",
-        body="每次打印都卡纸", attachments=({"sha256": "b" * 64, "filename": "照片.jpg",
-                                          "content_type": "image/jpeg", "size": 3},),
-    )).reference
+    first = app.record_inbound(
+        InboundMessage(
+            channel="email",
+            external_id="<m1@acme.cn>",
+            sender="li@acme.cn",
+            subject="打印机卡纸",
+            body="每次打印都卡纸",
+            attachments=(
+                {
+                    "sha256": "b" * 64,
+                    "filename": "照片.jpg",
+                    "content_type": "image/jpeg",
+                    "size": 3,
+                },
+            ),
+        )
+    ).reference
     app.assign(first, AGENT, actor="manager")
     app.queue_reply(first, "请清理搓纸轮", actor=AGENT)
     app.add_note(first, "内部：可能需要上门", actor=AGENT)
-    second = app.open_request("ACME", "complaint", "服务太慢", actor=AGENT, channel="phone",
-                              priority="urgent")
+    second = app.open_request(
+        "ACME", "complaint", "服务太慢", actor=AGENT, channel="phone", priority="urgent"
+    )
     app.escalate(second, "大客户投诉", actor=AGENT)
     app.change_status(first, "resolved", actor=AGENT, reason="已更换")
     return first, second
@@ -63,22 +76,35 @@ def test_inbox_timeline_customer_and_reports(app: Ledgerdesk, views: ReadModels)
     request_id = str(app.service_request(first).id)
     timeline = views["timeline"].query(
         "SELECT kind, direction, body, attachments FROM timeline WHERE request_id = ? "
-        "ORDER BY position", (request_id,))
+        "ORDER BY position",
+        (request_id,),
+    )
     assert [t["kind"] for t in timeline] == [
-        "opened", "message", "assignment", "reply", "note", "status"]
+        "opened",
+        "message",
+        "assignment",
+        "reply",
+        "note",
+        "status",
+    ]
     assert "照片.jpg" in timeline[1]["attachments"] and timeline[3]["direction"] == "outbound"
 
     customer = views["customers"].query("SELECT * FROM customers WHERE code = 'ACME'")[0]
     assert customer["name"] == "艾克美" and "li@acme.cn" in customer["identities"]
     assert customer["contact_count"] == 2  # the message in, the reply out
 
-    daily = views["reports"].query("SELECT channel, type, opened, interactions FROM report_daily "
-                                   "ORDER BY channel")
+    daily = views["reports"].query(
+        "SELECT channel, type, opened, interactions FROM report_daily ORDER BY channel"
+    )
     assert [(d["channel"], d["opened"], d["interactions"]) for d in daily] == [
-        ("email", 1, 1), ("phone", 1, 0)]
+        ("email", 1, 1),
+        ("phone", 1, 0),
+    ]
     report = views["reports"].query(
         "SELECT first_response_seconds, resolution_seconds FROM report_requests "
-        "WHERE reference = ?", (first,))[0]
+        "WHERE reference = ?",
+        (first,),
+    )[0]
     assert report["first_response_seconds"] is not None and report["resolution_seconds"] >= 0
 
 
@@ -121,8 +147,11 @@ def test_crash_between_view_write_and_tracking_is_harmless(
     timeline.view.apply_notification = real_apply  # type: ignore[method-assign]
     projector.catch_up()
     rows = timeline.query("SELECT COUNT(*) AS n FROM timeline")[0]["n"]
-    events = sum(1 for n in app.recorder.select_notifications(start=1, limit=10_000)
-                 if ":ServiceRequest." in n.topic)
+    events = sum(
+        1
+        for n in app.recorder.select_notifications(start=1, limit=10_000)
+        if ":ServiceRequest." in n.topic
+    )
     assert rows == events
     assert projector.status().lag == 0
 
@@ -135,8 +164,9 @@ def tamper(store: Database, sql_sqlite: str, sql_pg: str, *params: object) -> No
         with sqlite3.connect(store.path) as conn:
             conn.execute(sql_sqlite, params)
     else:
-        with psycopg.connect(host=store.host, port=store.port, user=store.user,
-                             dbname=store.name, autocommit=True) as conn:
+        with psycopg.connect(
+            host=store.host, port=store.port, user=store.user, dbname=store.name, autocommit=True
+        ) as conn:
             conn.execute(sql_pg.replace("?", "%s"), params)  # type: ignore[arg-type]
 
 
@@ -155,29 +185,52 @@ def test_audit_verify_names_the_first_tampered_position(
     sqlite_id, pg_id = "rowid", "notification_id"
     if how == "edit":
         # One byte more in the stored JSON: whitespace, so the event still decodes.
-        tamper(store, f"UPDATE stored_events SET state = state || X'20' WHERE {sqlite_id} = ?",
-               f"UPDATE {TABLE['postgresql']} SET state = state || '\\x20'::bytea "
-               f"WHERE {pg_id} = ?", position)
+        tamper(
+            store,
+            f"UPDATE stored_events SET state = state || X'20' WHERE {sqlite_id} = ?",
+            f"UPDATE {TABLE['postgresql']} SET state = state || '\\x20'::bytea WHERE {pg_id} = ?",
+            position,
+        )
     elif how == "delete":
-        tamper(store, f"DELETE FROM stored_events WHERE {sqlite_id} = ?",
-               f"DELETE FROM {TABLE['postgresql']} WHERE {pg_id} = ?", position)
+        tamper(
+            store,
+            f"DELETE FROM stored_events WHERE {sqlite_id} = ?",
+            f"DELETE FROM {TABLE['postgresql']} WHERE {pg_id} = ?",
+            position,
+        )
     else:
         # A forged event slipped in between two real ones: move everything after
         # position 6 up by one, then insert at 7.
         if store.kind == "sqlite":
             tamper(store, "UPDATE stored_events SET rowid = rowid + 1000 WHERE rowid >= 7", "")
             tamper(store, "UPDATE stored_events SET rowid = rowid - 999 WHERE rowid >= 1000", "")
-            tamper(store, "INSERT INTO stored_events (rowid, originator_id, originator_version, "
-                          "topic, state) VALUES (7, '00000000000000000000000000000007', 1, 'x:y', X'7B7D')", "")
+            tamper(
+                store,
+                "INSERT INTO stored_events (rowid, originator_id, originator_version, "
+                "topic, state) VALUES (7, '00000000000000000000000000000007', 1, 'x:y', X'7B7D')",
+                "",
+            )
         else:
             t = TABLE["postgresql"]
-            tamper(store, "", f"UPDATE {t} SET notification_id = notification_id + 1000 "
-                              f"WHERE notification_id >= 7")
-            tamper(store, "", f"UPDATE {t} SET notification_id = notification_id - 999 "
-                              f"WHERE notification_id >= 1000")
-            tamper(store, "", f"INSERT INTO {t} (notification_id, originator_id, "
-                              f"originator_version, topic, state) VALUES (7, "
-                              f"'00000000-0000-0000-0000-000000000007', 1, 'x:y', '\\x7b7d')")
+            tamper(
+                store,
+                "",
+                f"UPDATE {t} SET notification_id = notification_id + 1000 "
+                f"WHERE notification_id >= 7",
+            )
+            tamper(
+                store,
+                "",
+                f"UPDATE {t} SET notification_id = notification_id - 999 "
+                f"WHERE notification_id >= 1000",
+            )
+            tamper(
+                store,
+                "",
+                f"INSERT INTO {t} (notification_id, originator_id, "
+                f"originator_version, topic, state) VALUES (7, "
+                f"'00000000-0000-0000-0000-000000000007', 1, 'x:y', '\\x7b7d')",
+            )
     broken = verify(app.recorder, views["audit"])
     assert not broken.intact
     assert broken.first_broken == position

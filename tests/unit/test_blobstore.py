@@ -21,7 +21,7 @@ def test_blobs_are_content_addressed_and_stored_once(tmp_path: Path) -> None:
 
 def test_oversize_blob_is_refused_with_a_clear_error_and_nothing_written(tmp_path: Path) -> None:
     store = BlobStore(tmp_path, max_bytes=10)
-    with pytest.raises(BlobTooLarge, match="scan.pdf is 11 bytes; the limit is 10 bytes"):
+    with pytest.raises(BlobTooLarge, match=r"scan\.pdf is 11 bytes; the limit is 10 bytes"):
         store.put(b"x" * 11, "scan.pdf")
     assert not any(tmp_path.rglob("*"))
 
