@@ -263,3 +263,15 @@ def test_audit_endpoints_and_openapi(api: Any) -> None:
     assert "/inbox" in spec["paths"] and "/customers/{code}/360" in spec["paths"]
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
+
+
+def test_knowledge_search_over_http(api: Any) -> None:
+    client, tokens, models = api
+    sync(models)
+    customer = tokens["li.wei@huaxin.example.cn"]
+    found = call(client, customer, "GET", "/kb/search?q=卡纸").json()["items"]
+    assert found[0]["article_id"] == "KB-0001"
+    english = call(client, customer, "GET", "/kb/search?q=damaged toner").json()["items"]
+    assert english[0]["article_id"] == "KB-0002"
+    blank = call(client, customer, "GET", "/kb/search?q=")
+    assert blank.status_code == 400 and "q" in blank.json()["error"]["fields"]
