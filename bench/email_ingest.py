@@ -34,7 +34,10 @@ from tests.support.mailservers import Dovecot
 
 SUPPORT = "support@bench.example"
 FETCH_BATCH = 50
-WORDS = ["打印机", "无法", "开机", "错误", "显示", "请", "帮助", "printer", "error", "restart", "manual", "invoice"]
+WORDS = [
+    "打印机", "无法", "开机", "错误", "显示", "请", "帮助",
+    "printer", "error", "restart", "manual", "invoice",
+]
 
 
 def make_messages(count: int, seed: int = 11) -> list[bytes]:
