@@ -86,7 +86,12 @@ async def move_back(dovecot: Dovecot) -> None:
     await client.wait_hello_from_server()
     await client.login(dovecot.user, dovecot.password)
     await client.select("Processed")
-    await client.uid("move", "1:*", "INBOX")
+    response = await client.uid_search("ALL", charset=None)
+    uids = [int(t) for line in response.lines[:-1] for t in bytes(line).split() if t.isdigit()]
+    # Small sets: aioimaplib 2.0.3 parses the lines of one read recursively, and the ~2,000
+    # EXPUNGE lines of one big MOVE overflow the stack and kill the connection.
+    for start in range(0, len(uids), FETCH_BATCH):
+        await client.uid("move", ",".join(map(str, uids[start : start + FETCH_BATCH])), "INBOX")
     await client.logout()
 
 

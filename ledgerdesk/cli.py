@@ -4,12 +4,14 @@ and exits non-zero; only a bug shows a traceback."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import json
 import sys
 import time
 from collections.abc import Callable, Sequence
 
+from channels.email.service import poll
 from domain.errors import DomainError
 from ledgerdesk import demo
 from ledgerdesk.bootstrap import Services, bootstrap
@@ -79,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.set_defaults(handler=projections_rebuild)
     projections.add_parser("run", help="run the projections alone").set_defaults(
         handler=projections_run)
+
+    email = commands.add_parser("email", help="the email channel").add_subparsers(
+        title="email commands")
+    poll_parser = email.add_parser("poll", help="ingest the IMAP mailbox (and send the outbox)")
+    poll_parser.add_argument("--once", action="store_true",
+                             help="ingest what is there, send what is due, and exit")
+    poll_parser.set_defaults(handler=email_poll)
 
     audit = commands.add_parser("audit", help="the tamper-evident audit trail").add_subparsers(
         title="audit commands")
@@ -162,6 +171,19 @@ def projections_run(args: argparse.Namespace) -> int:
                 runner.join(timeout=1)
         finally:
             runner.stop()
+    return 0
+
+
+def email_poll(args: argparse.Namespace) -> int:
+    with _services() as services:
+        report = asyncio.run(poll(services.app, services.blobs, services.settings,
+                                  once=args.once))
+    if report is not None:
+        print(f"fetched {report.fetched}, recorded {report.recorded}, "
+              f"duplicates {report.duplicates}, unreadable {report.malformed}, "
+              f"acknowledged {report.acknowledged}")
+        for reference in report.references:
+            print(reference)
     return 0
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import uvicorn
+from starlette.applications import Starlette
 
+from channels.email.service import run_email
 from ledgerdesk.bootstrap import Services
 from projections.registry import open_read_models
 from projections.runner import ProjectionThread
@@ -25,11 +30,30 @@ def serve(services: Services, host: str, port: int) -> None:
         ready = runner.is_alive() and not runner.failures and max(lag.values()) < READY_LAG
         return ready, {"lag": lag, "failures": runner.failures}
 
+    asgi = create_app(services.app, models, readiness, lifespan=_channels(services))
     try:
-        uvicorn.run(create_app(services.app, models, readiness), host=host, port=port,
-                    log_level="info")
+        uvicorn.run(asgi, host=host, port=port, log_level="info")
     finally:
         runner.stop()
         models.close()
 
 
+def _channels(
+    services: Services,
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """Channel loops run inside the server's event loop for the server's lifetime."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        email = asyncio.create_task(
+            run_email(services.app, services.blobs, services.settings, stop)
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(email, timeout=10)
+
+    return lifespan

@@ -14,6 +14,7 @@ from projections.audit import AuditView
 from projections.customers import CustomersView
 from projections.inbox import InboxView
 from projections.knowledge import KnowledgeView
+from projections.outbox import OutboxView
 from projections.reports import ReportsView
 from projections.runner import Projector
 from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStorage
@@ -27,6 +28,7 @@ VIEW_CLASSES: tuple[type[View], ...] = (
     AuditView,
     ReportsView,
     KnowledgeView,
+    OutboxView,
 )
 
 

@@ -188,8 +188,12 @@ class Api:
         return {p.name: p.status().lag for p in self.models.projectors}
 
 
-def create_app(app: Ledgerdesk, models: ReadModels,
-               readiness: Callable[[], tuple[bool, dict[str, Any]]] | None = None) -> Starlette:
+def create_app(
+    app: Ledgerdesk,
+    models: ReadModels,
+    readiness: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
+    lifespan: Any = None,
+) -> Starlette:
     api = Api(app, models)
 
     async def healthz(request: Request) -> Response:
@@ -212,7 +216,8 @@ def create_app(app: Ledgerdesk, models: ReadModels,
         Route("/openapi.json", openapi),
         Mount("/api/v1", routes=[*api.routes(), Route("/openapi.json", openapi)]),
     ]
-    return Starlette(routes=routes, exception_handlers={DomainError: domain_error_handler})
+    return Starlette(routes=routes, exception_handlers={DomainError: domain_error_handler},
+                     lifespan=lifespan)
 
 
 async def _json(request: Request) -> dict[str, Any]:

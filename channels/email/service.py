@@ -86,3 +86,18 @@ async def poll(
         if read_models is not None:
             with contextlib.suppress(Exception):
                 read_models.close()
+
+
+async def run_email(
+    app: Ledgerdesk, blobs: BlobStore, settings: Settings, stop: asyncio.Event
+) -> None:
+    """What `serve` runs: ingest and delivery when IMAP is set, delivery alone
+    when only SMTP is set, nothing otherwise."""
+    if settings.email_ingest_enabled:
+        await poll(app, blobs, settings, once=False, stop=stop)
+    elif settings.email_delivery_enabled:
+        read_models = open_read_models(settings, app, (OutboxView,))
+        try:
+            await outbox_sender(app, blobs, settings, read_models).run_forever(stop)
+        finally:
+            read_models.close()
