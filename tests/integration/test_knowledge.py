@@ -11,7 +11,6 @@ from eventsourcing.postgres import PostgresDatastore
 from domain.application import InboundMessage, Ledgerdesk
 from domain.errors import AlreadyExists, InvalidInput, InvalidTransition, NotFound
 from ledgerdesk.config import Database
-from ledgerdesk.persistence import event_store_env
 from projections.knowledge import KnowledgeView, article, search
 from projections.runner import Projector
 from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStorage
@@ -20,10 +19,9 @@ AGENT = "agent@desk.cn"
 
 
 @pytest.fixture
-def kb(store: Database) -> Iterator[Ledgerdesk]:
-    application = Ledgerdesk(env=event_store_env(store))
-    yield application
-    application.close()
+def kb(app: Ledgerdesk) -> Ledgerdesk:
+    """The application of tests/conftest.py, on each store."""
+    return app
 
 
 @pytest.fixture
