@@ -71,9 +71,18 @@ class AuditView(View):
         "CREATE INDEX IF NOT EXISTS audit_streams_customer ON audit_streams (customer_code)",
     )
 
-    def apply_notification(self, db: Db, event: Any, notification: Any) -> None:
+    def __init__(self) -> None:
+        self._last_hash: str | None = None  # valid inside one transaction only
+
+    def begin(self, db: Db) -> None:
         row = db.one("SELECT hash FROM audit ORDER BY position DESC LIMIT 1")
-        previous = row["hash"] if row else GENESIS
+        self._last_hash = row["hash"] if row else GENESIS
+
+    def apply_notification(self, db: Db, event: Any, notification: Any) -> None:
+        if self._last_hash is None:
+            self.begin(db)
+        previous = self._last_hash or GENESIS
+        self._last_hash = chain(previous, notification)
         stream = str(notification.originator_id)
         db.execute(
             """INSERT INTO audit (position, stream, version, type, actor, at, data, hash)

@@ -55,6 +55,7 @@ class _ViewTransactions:
             return
         with self.datastore.transaction(commit=True) as c:
             db = Db(c, self.dialect)
+            self.view.begin(db)
             for event, notification in batch:
                 self.view.apply_notification(db, event, notification)
             self._insert_tracking(c, Tracking(application_name, batch[-1][1].id))

@@ -78,6 +78,10 @@ class View:
         if handler is not None:
             handler(self, db, event, position)
 
+    def begin(self, db: Db) -> None:
+        """Called at the start of every write transaction.  A view may keep state
+        for the length of one transaction only: it may roll back."""
+
     def apply_notification(self, db: Db, event: Any, notification: Any) -> None:
         """Views that need the stored bytes (the audit trail) override this."""
         self.apply(db, event, notification.id)
