@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import uvicorn
@@ -15,6 +16,8 @@ from ledgerdesk.bootstrap import Services
 from projections.registry import open_read_models
 from projections.runner import ProjectionThread
 from read_api.app import create_app
+
+log = logging.getLogger(__name__)
 
 # /readyz says "not ready" past this many unprojected events.
 READY_LAG = 1000
@@ -47,7 +50,7 @@ def _channels(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         email = asyncio.create_task(
-            run_email(services.app, services.blobs, services.settings, stop)
+            _logged(run_email(services.app, services.blobs, services.settings, stop))
         )
         try:
             yield
@@ -57,3 +60,14 @@ def _channels(
                 await asyncio.wait_for(email, timeout=10)
 
     return lifespan
+
+
+async def _logged(loop: Coroutine[Any, Any, None]) -> None:
+    """A channel that fails (bad configuration, say) is logged at once, not
+    discovered at shutdown; the API keeps serving."""
+    try:
+        await loop
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("email channel stopped")
