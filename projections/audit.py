@@ -23,7 +23,7 @@ from eventsourcing.persistence import ApplicationRecorder, Notification
 from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest
 from projections.storage import ViewStorage
-from projections.view import Db, View, iso, to_json
+from projections.view import Db, RowBuffer, View, iso, to_json
 
 GENESIS = "0" * 64
 BATCH = 1000
@@ -72,31 +72,34 @@ class AuditView(View):
     )
 
     def __init__(self) -> None:
-        self._last_hash: str | None = None  # valid inside one transaction only
+        # Both valid inside one transaction only: it may roll back.
+        self._last_hash: str | None = None
+        self._rows = RowBuffer(
+            "audit", ("position", "stream", "version", "type", "actor", "at", "data", "hash")
+        )
 
     def begin(self, db: Db) -> None:
         row = db.one("SELECT hash FROM audit ORDER BY position DESC LIMIT 1")
         self._last_hash = row["hash"] if row else GENESIS
+        self._rows.clear()
+
+    def end(self, db: Db) -> None:
+        self._rows.flush(db)
 
     def apply_notification(self, db: Db, event: Any, notification: Any) -> None:
         if self._last_hash is None:
-            self.begin(db)
-        previous = self._last_hash or GENESIS
-        self._last_hash = chain(previous, notification)
+            raise RuntimeError("AuditView.begin() must open every write transaction")
+        self._last_hash = chain(self._last_hash, notification)
         stream = str(notification.originator_id)
-        db.execute(
-            """INSERT INTO audit (position, stream, version, type, actor, at, data, hash)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                notification.id,
-                stream,
-                notification.originator_version,
-                type(event).__qualname__,
-                getattr(event, "actor", None),
-                iso(event.timestamp),
-                to_json(event_data(event)),
-                chain(previous, notification),
-            ),
+        self._rows.add(
+            notification.id,
+            stream,
+            notification.originator_version,
+            type(event).__qualname__,
+            getattr(event, "actor", None),
+            iso(event.timestamp),
+            to_json(event_data(event)),
+            self._last_hash,
         )
         if isinstance(event, Customer.Registered):
             self._stream(db, stream, customer_code=event.code, reference=None)

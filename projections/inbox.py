@@ -81,26 +81,30 @@ class InboxView(View):
 
     @handles(SR.MessageReceived, SR.FaxReceived)
     def customer_wrote(self, db: Db, e: Any, position: int) -> None:
-        channel = getattr(e, "channel", "fax")
-        row = db.one(
-            "SELECT priority, awaiting_reply, sla_due_at FROM inbox WHERE id = ?",
-            (str(e.originator_id),),
-        )
-        if row is None:
-            return
-        due = (
-            row["sla_due_at"]
-            if row["awaiting_reply"]
-            else iso(
-                e.timestamp + RESPONSE_TARGETS.get(row["priority"], RESPONSE_TARGETS["normal"])
-            )
-        )
+        # The clock starts at the first unanswered message and keeps running
+        # through later ones.  One statement, no read: the due time for each
+        # priority goes in as a parameter and SQL picks the row's.
         db.execute(
-            """UPDATE inbox SET channel = ?, last_activity_at = ?, awaiting_reply = 1,
-                   sla_due_at = ?, status = CASE WHEN status = 'pending_customer'
-                   THEN 'open' ELSE status END, version = ?
+            f"""UPDATE inbox SET channel = ?, last_activity_at = ?,
+                   sla_due_at = CASE WHEN awaiting_reply = 1 THEN sla_due_at
+                       {" ".join("WHEN priority = ? THEN ?" for _ in RESPONSE_TARGETS)}
+                       ELSE ? END,
+                   awaiting_reply = 1,
+                   status = CASE WHEN status = 'pending_customer' THEN 'open' ELSE status END,
+                   version = ?
                WHERE id = ?""",
-            (channel, iso(e.timestamp), due, e.originator_version, str(e.originator_id)),
+            (
+                getattr(e, "channel", "fax"),
+                iso(e.timestamp),
+                *(
+                    value
+                    for priority, target in RESPONSE_TARGETS.items()
+                    for value in (priority, iso(e.timestamp + target))
+                ),
+                iso(e.timestamp + RESPONSE_TARGETS["normal"]),
+                e.originator_version,
+                str(e.originator_id),
+            ),
         )
 
     @handles(SR.CallLogged, SR.NoteAdded, SR.ReplyDelivered)

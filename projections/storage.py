@@ -13,15 +13,19 @@ database file; PostgreSQL gives each view its own tracking table instead.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from projections.view import Db, View
+
+log = logging.getLogger(__name__)
 
 Batch = Sequence[tuple[Any, Notification]]  # (domain event, the stored notification)
 
@@ -49,16 +53,24 @@ class _ViewTransactions:
     view: View
     datastore: Any
     tracking_table: str
+    table_migration_identifier: str
 
     def write(self, application_name: str, batch: Batch) -> None:
         if not batch:
             return
         with self.datastore.transaction(commit=True) as c:
-            db = Db(c, self.dialect)
-            self.view.begin(db)
-            for event, notification in batch:
-                self.view.apply_notification(db, event, notification)
+            with self._pipelined(c):
+                db = Db(c, self.dialect)
+                self.view.begin(db)
+                for event, notification in batch:
+                    self.view.apply_notification(db, event, notification)
+            self.view.end(db)  # outside the pipeline: COPY cannot run inside one
+            # After the pipeline has synced: the library reads back the tracking
+            # insert's result, which must not be mistaken for a view statement's.
             self._insert_tracking(c, Tracking(application_name, batch[-1][1].id))
+
+    def _pipelined(self, cursor: Any) -> AbstractContextManager[Any]:
+        return nullcontext()
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.datastore.transaction(commit=False) as c:
@@ -79,6 +91,36 @@ class _ViewTransactions:
             for statement in self.view.schema:
                 db.execute(statement)
 
+    def prepare(self) -> None:
+        """Create the view's tables, or, when the code's `View.version` differs
+        from the one the tables were built by, drop them and forget the
+        position, so the runner rebuilds the view from the log.  A view without
+        a recorded version was built before versions existed: version 1."""
+        view = self.view
+        with self.datastore.transaction(commit=True) as c:
+            db = Db(c, self.dialect)
+            self._serialise_upgrades(db)
+            db.execute("CREATE TABLE IF NOT EXISTS view_versions "
+                       "(name TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+            row = db.one("SELECT version FROM view_versions WHERE name = ?", (view.name,))
+            if (row["version"] if row else 1) != view.version:
+                if row:  # otherwise a new store, or tables from before versions existed
+                    log.warning("view %s changed shape (version %s -> %s): rebuilding it",
+                                view.name, row["version"], view.version)
+                for table in view.tables:
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+                # Every application's position, but not the library's own marker row.
+                db.execute(f"DELETE FROM {self.tracking_table} WHERE application_name <> ?",
+                           (self.table_migration_identifier,))
+            for statement in view.schema:
+                db.execute(statement)
+            db.execute("INSERT INTO view_versions (name, version) VALUES (?, ?) "
+                       "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+                       (view.name, view.version))
+
+    def _serialise_upgrades(self, db: Db) -> None:
+        """SQLite serialises writers by itself."""
+
 
 class SQLiteViewStorage(_ViewTransactions, SQLiteTrackingRecorder):
     dialect = "sqlite"
@@ -89,7 +131,7 @@ class SQLiteViewStorage(_ViewTransactions, SQLiteTrackingRecorder):
         super().__init__(SQLiteDatastore(db_name=str(path), lock_timeout=30))
         self.view = view
         self.create_table()
-        self.create_view_tables()
+        self.prepare()
 
     def close(self) -> None:
         self.datastore.close()
@@ -103,7 +145,18 @@ class PostgresViewStorage(_ViewTransactions, PostgresTrackingRecorder):
         self.tracking_table = self.tracking_table_name
         self.view = view
         self.create_table()
-        self.create_view_tables()
+        self.prepare()
+
+    def _pipelined(self, cursor: Any) -> AbstractContextManager[Any]:
+        # Statements are sent without waiting for each result (psycopg's pipeline
+        # mode): a batch costs a few round trips instead of one per statement.
+        # A handler that reads (SELECT) still gets its answer; it just syncs first.
+        return cast(AbstractContextManager[Any], cursor.connection.pipeline())
+
+    def _serialise_upgrades(self, db: Db) -> None:
+        # Two processes starting together must not both drop and rebuild a view.
+        key = f"ledgerdesk-view-{self.view.name}"
+        db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (key,))
 
     def close(self) -> None:
         """The datastore is shared by every view; its owner closes it."""

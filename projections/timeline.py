@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.aggregates.service_request import ServiceRequest as SR
-from projections.view import Db, View, handles, iso, to_json
+from projections.view import Db, RowBuffer, View, handles, iso, to_json
 
 
 class TimelineView(View):
@@ -29,17 +29,23 @@ class TimelineView(View):
         )""",
     )
 
+    def __init__(self) -> None:
+        self._rows = RowBuffer("timeline", (
+            "request_id", "position", "at", "kind", "channel", "direction", "actor", "body",
+            "attachments", "data",
+        ))
+
+    def begin(self, db: Db) -> None:
+        self._rows.clear()
+
+    def end(self, db: Db) -> None:
+        self._rows.flush(db)
+
     def _add(self, db: Db, e: Any, position: int, kind: str, *, body: str = "",
              channel: str | None = None, direction: str | None = None,
              attachments: list[Any] | None = None, **data: Any) -> None:
-        db.execute(
-            """INSERT INTO timeline (request_id, position, at, kind, channel, direction, actor,
-                   body, attachments, data)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (request_id, position) DO NOTHING""",
-            (str(e.originator_id), position, iso(e.timestamp), kind, channel, direction,
-             e.actor, body or "", to_json(attachments or []), to_json(data)),
-        )
+        self._rows.add(str(e.originator_id), position, iso(e.timestamp), kind, channel,
+                       direction, e.actor, body or "", to_json(attachments or []), to_json(data))
 
     @handles(SR.Opened)
     def opened(self, db: Db, e: Any, position: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, ClassVar, TypeVar
 
 EventHandler = Callable[[Any, "Db", Any, int], None]
@@ -26,8 +27,25 @@ class Db:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         if self.dialect == "postgresql":
-            sql = sql.replace("?", "%s")
+            sql = _pyformat(sql)
         self.cursor.execute(sql, tuple(params))
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Append many rows at once: COPY on PostgreSQL, executemany on SQLite.
+        Only for rows that cannot exist yet (the tracking position guarantees
+        each event is applied once); a duplicate fails the whole batch."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.dialect == "postgresql":
+            with self.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" for _ in columns)
+            self.cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
     def fetchall(self) -> list[dict[str, Any]]:
         return [dict(row) for row in self.cursor.fetchall()]
@@ -43,6 +61,12 @@ class Db:
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         self.execute(sql, params)
         return self.fetchone()
+
+
+@lru_cache(maxsize=512)
+def _pyformat(sql: str) -> str:
+    """`?` placeholders as psycopg wants them.  No view's SQL has a literal `?`."""
+    return sql.replace("?", "%s")
 
 
 def handles(*event_classes: type) -> Callable[[F], F]:
@@ -61,6 +85,7 @@ class View:
     with @handles.  Events without a handler are skipped."""
 
     name: ClassVar[str] = ""
+    version: ClassVar[int] = 1  # raise it when the tables change: the view is rebuilt
     schema: ClassVar[tuple[str, ...]] = ()
     tables: ClassVar[tuple[str, ...]] = ()
     _handlers: ClassVar[dict[type, EventHandler]]
@@ -82,9 +107,33 @@ class View:
         """Called at the start of every write transaction.  A view may keep state
         for the length of one transaction only: it may roll back."""
 
+    def end(self, db: Db) -> None:
+        """Called after the last event of a write transaction, before its tracking
+        position is written: where a view flushes rows it gathered in `begin`."""
+
     def apply_notification(self, db: Db, event: Any, notification: Any) -> None:
         """Views that need the stored bytes (the audit trail) override this."""
         self.apply(db, event, notification.id)
+
+
+class RowBuffer:
+    """Rows a view appends during one write transaction, sent in one go at its
+    end (`Db.insert_rows`) instead of one statement per event."""
+
+    def __init__(self, table: str, columns: Sequence[str]) -> None:
+        self.table = table
+        self.columns = tuple(columns)
+        self.rows: list[tuple[Any, ...]] = []
+
+    def add(self, *row: Any) -> None:
+        self.rows.append(row)
+
+    def clear(self) -> None:
+        self.rows = []
+
+    def flush(self, db: Db) -> None:
+        db.insert_rows(self.table, self.columns, self.rows)
+        self.rows = []
 
 
 def iso(moment: datetime | None) -> str | None:

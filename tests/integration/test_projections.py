@@ -122,38 +122,66 @@ class Crash(Exception):
     pass
 
 
-def test_crash_between_view_write_and_tracking_is_harmless(
+def test_crash_in_the_middle_of_a_batch_is_harmless(
     app: Ledgerdesk, views: ReadModels
 ) -> None:
-    """A failure inside a batch rolls back its rows together with its tracking
-    position: rerunning applies every event exactly once."""
+    """A failure inside a batch rolls back the rows already written by the
+    batch's earlier events together with its tracking position."""
     scenario(app)
-    timeline = views["timeline"]
-    real_apply = timeline.view.apply_notification
+    inbox = views["inbox"]
+    real_apply = inbox.view.apply_notification
     calls = {"n": 0}
 
     def crashing(db: Db, event: Any, notification: Any) -> None:
         real_apply(db, event, notification)  # the row is written...
         calls["n"] += 1
-        if calls["n"] == 5:
+        if calls["n"] == 12:
             raise Crash("power cut before the tracking write")  # ...then the process dies
 
-    timeline.view.apply_notification = crashing  # type: ignore[method-assign]
-    projector = views.projector("timeline")
+    inbox.view.apply_notification = crashing  # type: ignore[method-assign]
+    projector = views.projector("inbox")
     with pytest.raises(Crash):
         projector.catch_up(batch_size=100)
     assert projector.position() == 0
-    assert timeline.query("SELECT COUNT(*) AS n FROM timeline")[0]["n"] == 0
-    timeline.view.apply_notification = real_apply  # type: ignore[method-assign]
+    assert inbox.query("SELECT COUNT(*) AS n FROM inbox")[0]["n"] == 0
+    inbox.view.apply_notification = real_apply  # type: ignore[method-assign]
     projector.catch_up()
-    rows = timeline.query("SELECT COUNT(*) AS n FROM timeline")[0]["n"]
-    events = sum(
-        1
-        for n in app.recorder.select_notifications(start=1, limit=10_000)
-        if ":ServiceRequest." in n.topic
-    )
-    assert rows == events
+    assert [r["reference"] for r in inbox.query("SELECT reference FROM inbox ORDER BY reference")
+            ] == ["SR-000001", "SR-000002"]
     assert projector.status().lag == 0
+
+
+@pytest.mark.parametrize("name", ["timeline", "audit"])
+def test_crash_between_view_write_and_tracking_write_is_harmless(
+    app: Ledgerdesk, views: ReadModels, name: str
+) -> None:
+    """Views that append their rows in one go at the end of a batch: the rows
+    are sent, then the tracking write fails.  Nothing of the batch remains, and
+    the rerun applies every event exactly once."""
+    scenario(app)
+    storage = views[name]
+    real_insert = storage._insert_tracking  # type: ignore[attr-defined]
+
+    def crashing(cursor: Any, tracking: Any) -> None:
+        raise Crash("power cut between the rows and the tracking record")
+
+    storage._insert_tracking = crashing  # type: ignore[attr-defined]
+    projector = views.projector(name)
+    with pytest.raises(Crash):
+        projector.catch_up(batch_size=100)
+    assert projector.position() == 0
+    assert storage.query(f"SELECT COUNT(*) AS n FROM {name}")[0]["n"] == 0
+    storage._insert_tracking = real_insert  # type: ignore[attr-defined]
+    projector.catch_up(batch_size=7)  # several batches, each continuing the last
+    notifications = app.recorder.select_notifications(start=1, limit=10_000)
+    expected = (
+        len(notifications) if name == "audit"
+        else sum(1 for n in notifications if ":ServiceRequest." in n.topic)
+    )
+    assert storage.query(f"SELECT COUNT(*) AS n FROM {name}")[0]["n"] == expected
+    assert projector.status().lag == 0
+    if name == "audit":
+        assert verify(app.recorder, storage).intact
 
 
 def tamper(store: Database, sql_sqlite: str, sql_pg: str, *params: object) -> None:
@@ -235,3 +263,31 @@ def test_audit_verify_names_the_first_tampered_position(
     assert not broken.intact
     assert broken.first_broken == position
     assert broken.checked == position - 1
+
+
+def test_a_view_whose_tables_changed_is_rebuilt_and_an_unchanged_one_is_kept(
+    store: Database, app: Ledgerdesk, tmp_path: Path
+) -> None:
+    from projections.reports import ReportsView
+
+    class ReportsNextVersion(ReportsView):
+        version = ReportsView.version + 1
+
+    settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b", secret_key="k")
+    scenario(app)
+    head = app.recorder.max_notification_id()
+
+    def reopen(cls: type[ReportsView]) -> tuple[int, int]:
+        models = open_read_models(settings, app, view_classes=(cls,))
+        try:
+            position = models.projector("reports").position()
+            models.projector("reports").catch_up()
+            rows = models["reports"].query("SELECT COUNT(*) AS n FROM report_requests")[0]["n"]
+            return position, rows
+        finally:
+            models.close()
+
+    assert reopen(ReportsView) == (0, 2)
+    assert reopen(ReportsView) == (head, 2)  # same shape: kept where it was
+    assert reopen(ReportsNextVersion) == (0, 2)  # new shape: dropped and rebuilt
+    assert reopen(ReportsNextVersion) == (head, 2)
