@@ -37,3 +37,21 @@ def rss_mib() -> float:
     with open(f"/proc/{os.getpid()}/statm") as f:
         pages = int(f.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def url_of(database: Database) -> str:
+    """The LEDGERDESK_DATABASE_URL naming this store, for child processes."""
+    if database.kind == "sqlite":
+        return f"sqlite:///{database.path}"
+    return f"postgresql://{database.user}@{database.host}:{database.port}/{database.name}"
+
+
+def peak_rss_mib() -> float:
+    """This process's resident high-water mark, in MiB.  VmHWM, not ru_maxrss:
+    Linux carries ru_maxrss across exec, so a child started by a big parent
+    would report the parent's size."""
+    with open(f"/proc/{os.getpid()}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")

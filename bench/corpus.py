@@ -73,7 +73,7 @@ def generate(
 
     def customer_for(n: int) -> Customer:
         if n not in people:
-            found = app.repository.get(ids.customer_id(customer_code(n)))
+            found: Aggregate = app.repository.get(ids.customer_id(customer_code(n)))
             assert isinstance(found, Customer)
             people[n] = found
         return people[n]
@@ -128,6 +128,7 @@ def generate(
 def _advance_reference_sequence(app: Ledgerdesk, used: int) -> None:
     """Later `open_request` calls must not reuse the numbers written above."""
     sequence_id = ids.sequence_id("service-request")
+    sequence: Aggregate
     try:
         sequence = app.repository.get(sequence_id)
     except Exception:

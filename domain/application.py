@@ -11,6 +11,7 @@ few times, then refused with ConcurrentChange.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,11 +21,12 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from domain import ids
 from domain.aggregates.customer import Customer
 from domain.aggregates.identity import ChannelIdentity
+from domain.aggregates.installed_product import checked_serial
 from domain.aggregates.receipt import InboundReceipt
 from domain.aggregates.sequence import ReferenceSequence
 from domain.aggregates.service_request import Attachment, ServiceRequest
@@ -38,6 +40,7 @@ from domain.errors import (
     PermissionDenied,
     invalid,
 )
+from domain.installed_base import InstalledBaseCommands
 from domain.knowledge import KnowledgeCommands
 from domain.passwords import (
     MIN_PASSWORD_LENGTH,
@@ -127,7 +130,10 @@ class _Unsaved:
                 self.aggregates.append(aggregate)
 
 
-class Ledgerdesk(KnowledgeCommands, Application[UUID]):
+STARTUP_ATTEMPTS = 5
+
+
+class Ledgerdesk(InstalledBaseCommands, KnowledgeCommands, Application[UUID]):
     name = "ledgerdesk"  # also the application name recorded by projection tracking
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
         Customer: 200,
@@ -138,7 +144,19 @@ class Ledgerdesk(KnowledgeCommands, Application[UUID]):
     max_attempts = 5
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
-        super().__init__(env)
+        # Processes that start together (serve, email poll, a bench's writers) each
+        # run the library's CREATE TABLE IF NOT EXISTS; PostgreSQL can refuse the
+        # losers of that race in several ways ("tuple concurrently updated", a
+        # duplicate type name, "already exists").  By the next try the tables exist
+        # and the statement is a no-op.  A store that is really down fails every try.
+        for attempt in range(STARTUP_ATTEMPTS):
+            try:
+                super().__init__(env)
+                break
+            except PersistenceError:
+                if attempt == STARTUP_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
         self._numbers: Iterator[int] = iter(())
         self._numbers_lock = threading.Lock()
 
@@ -303,6 +321,14 @@ class Ledgerdesk(KnowledgeCommands, Application[UUID]):
         require_one_of(priority, PRIORITIES, "priority")
         if not subject.strip():
             raise invalid("subject", "subject must not be empty")
+
+        product = (product or "").strip() or None
+        if product:
+            # A registered unit must be this customer's; an unregistered name or
+            # serial is kept as written (hotline callers often do not know it).
+            unit = self._find_product(product) if _looks_like_serial(product) else None
+            if unit is not None and unit.customer_code != customer_code:
+                raise invalid("product", f"{product} is registered to another customer")
 
         def attempt() -> str:
             customer = self.customer(customer_code)
@@ -809,6 +835,14 @@ class Ledgerdesk(KnowledgeCommands, Application[UUID]):
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _looks_like_serial(text: str) -> bool:
+    try:
+        checked_serial(text)
+    except InvalidInput:
+        return False
+    return True
 
 
 def _require_code(code: str) -> str:

@@ -42,6 +42,18 @@ def load(app: Ledgerdesk) -> dict[str, str]:
         app.add_user(email, roles, actor=ACTOR, customer_code=customer, password=DEMO_PASSWORD)
         tokens[email] = app.issue_token(email, actor=ACTOR, label="demo")
     app.assign_representative("HUAXIN", "agent@ledgerdesk.example", actor=ACTOR)
+    app.register_product(
+        "MX3000-2024-00817", "MX-3000", "HUAXIN", actor=ACTOR, name="激光复印打印一体机",
+        install_address="北京市海淀区中关村南大街 5 号 3 层", installed_on="2024-03-18",
+        warranty_until="2027-03-17", configuration={"paper_trays": "A3+A4", "firmware": "4.2.1"},
+        maintainer="engineer@ledgerdesk.example",
+    )
+    app.register_product("CH500-7781", "CH-500", "HUAXIN", actor=ACTOR, name="工业冷水机",
+                         installed_on="2021-06-01", warranty_until="2024-05-31")
+    app.change_product_status("CH500-7781", "faulty", actor="engineer@ledgerdesk.example",
+                              reason="压缩机异响")
+    app.register_product("NX220-0042", "NX-220", "NORDIC", actor=ACTOR,
+                         install_address="Sveavägen 12, Stockholm", warranty_until="2028-01-31")
 
     now = datetime.now(UTC)
     jam = app.record_inbound(InboundMessage(
@@ -70,7 +82,7 @@ def load(app: Ledgerdesk) -> dict[str, str]:
         request_type="inquiry",
     ))
     manual = app.open_request("HUAXIN", "document", "索取 MX-3000 维修手册", actor=ACTOR,
-                              channel="web")
+                              channel="web", product="MX3000-2024-00817")
     app.change_status(manual, "resolved", actor="agent@ledgerdesk.example",
                       reason="已通过邮件发送 PDF 手册")
     app.publish_article("KB-0001", "MX-3000 复印机卡纸 (J-17) 处理方法",

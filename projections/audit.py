@@ -21,6 +21,7 @@ from typing import Any
 from eventsourcing.persistence import ApplicationRecorder, Notification
 
 from domain.aggregates.customer import Customer
+from domain.aggregates.installed_product import InstalledProduct
 from domain.aggregates.service_request import ServiceRequest
 from projections.storage import ViewStorage
 from projections.view import Db, RowBuffer, View, iso, to_json
@@ -105,7 +106,10 @@ class AuditView(View):
             self._stream(db, stream, customer_code=event.code, reference=None)
         elif isinstance(event, ServiceRequest.Opened):
             self._stream(db, stream, customer_code=event.customer_code, reference=event.reference)
-        elif isinstance(event, ServiceRequest.CustomerChanged):
+        elif isinstance(event, InstalledProduct.Registered):
+            self._stream(db, stream, customer_code=event.customer_code, reference=None)
+        elif isinstance(event, ServiceRequest.CustomerChanged | InstalledProduct.OwnerChanged):
+            # The stream's whole history now shows under the new owner.
             db.execute(
                 "UPDATE audit_streams SET customer_code = ? WHERE stream = ?",
                 (event.to_code, stream),

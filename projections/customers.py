@@ -1,5 +1,5 @@
 """Customer 360, the customer half: profile, contacts, identities, preferences,
-representative and the log of every contact.  The request half (open and closed
+representative, the log of every contact, and the installed base.  The request half (open and closed
 requests, satisfaction) is read from the inbox view by the read API."""
 
 from __future__ import annotations
@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from domain.aggregates.customer import CORE_FIELDS, Customer
+from domain.aggregates.installed_product import DETAIL_FIELDS as PRODUCT_DETAIL_FIELDS
+from domain.aggregates.installed_product import InstalledProduct
 from projections.view import Db, View, from_json, handles, iso, to_json
 
 
 class CustomersView(View):
     name = "customers"
-    tables = ("customers", "customer_contacts")
+    tables = ("customers", "customer_contacts", "customer_products")
     schema = (
         """CREATE TABLE IF NOT EXISTS customers (
             id TEXT PRIMARY KEY,
@@ -42,6 +44,23 @@ class CustomersView(View):
             summary TEXT NOT NULL,
             PRIMARY KEY (customer_id, position)
         )""",
+        """CREATE TABLE IF NOT EXISTS customer_products (
+            id TEXT PRIMARY KEY,
+            serial TEXT NOT NULL,
+            customer_code TEXT NOT NULL,
+            model TEXT NOT NULL,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            install_address TEXT NOT NULL,
+            installed_on TEXT,
+            warranty_until TEXT,
+            configuration TEXT NOT NULL,
+            maintainer TEXT,
+            registered_at TEXT NOT NULL,
+            changed_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS customer_products_owner "
+        "ON customer_products (customer_code, serial)",
     )
 
     @handles(Customer.Registered)
@@ -124,6 +143,41 @@ class CustomersView(View):
             "UPDATE customers SET contact_count = contact_count + 1, last_contact_at = ? "
             "WHERE id = ?", (iso(e.occurred_at), str(e.originator_id)),
         )
+
+    # --- the installed base -------------------------------------------------
+
+    @handles(InstalledProduct.Registered)
+    def product_registered(self, db: Db, e: Any, position: int) -> None:
+        db.execute(
+            """INSERT INTO customer_products (id, serial, customer_code, model, name, status,
+                   install_address, installed_on, warranty_until, configuration, maintainer,
+                   registered_at, changed_at)
+               VALUES (?, ?, ?, ?, ?, 'in_service', ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (id) DO NOTHING""",
+            (str(e.originator_id), e.serial, e.customer_code, e.model, e.name,
+             e.install_address, e.installed_on, e.warranty_until, to_json(e.configuration),
+             e.maintainer, iso(e.timestamp), iso(e.timestamp)),
+        )
+
+    @handles(InstalledProduct.DetailsChanged)
+    def product_changed(self, db: Db, e: Any, position: int) -> None:
+        for column, value in e.changes.items():
+            if column in PRODUCT_DETAIL_FIELDS:  # a column name from our own list, never input
+                self._set_product(db, e, column,
+                                  to_json(value) if column == "configuration" else value)
+
+    @handles(InstalledProduct.StatusChanged)
+    def product_status(self, db: Db, e: Any, position: int) -> None:
+        self._set_product(db, e, "status", e.to_status)
+
+    @handles(InstalledProduct.OwnerChanged)
+    def product_owner(self, db: Db, e: Any, position: int) -> None:
+        self._set_product(db, e, "customer_code", e.to_code)
+
+    @staticmethod
+    def _set_product(db: Db, e: Any, column: str, value: Any) -> None:
+        db.execute(f"UPDATE customer_products SET {column} = ?, changed_at = ? WHERE id = ?",
+                   (value, iso(e.timestamp), str(e.originator_id)))
 
     @staticmethod
     def _json(db: Db, e: Any, column: str) -> Any:

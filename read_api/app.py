@@ -53,6 +53,10 @@ class Api:
             Route("/service-requests/{ref}/status", r(self.status), methods=["POST"]),
             Route("/customers", r(self.register_customer), methods=["POST"]),
             Route("/customers/{code}/360", r(self.customer_360)),
+            Route("/customers/{code}/products", r(self.register_product), methods=["POST"]),
+            Route("/products/{serial}", r(self.update_product), methods=["PATCH"]),
+            Route("/products/{serial}/status", r(self.product_status), methods=["POST"]),
+            Route("/products/{serial}/transfer", r(self.transfer_product), methods=["POST"]),
             Route("/calls", r(self.call), methods=["POST"]),
             Route("/audit", r(self.audit)),
             Route("/audit/verify", r(self.audit_verify)),
@@ -116,6 +120,49 @@ class Api:
         )
         return JSONResponse({"id": str(customer_id), "code": body["code"].strip()},
                             status_code=201)
+
+    async def register_product(self, request: Request, who: Principal) -> Any:
+        who.require_writer()
+        who.require_staff()
+        body = await _json(request)
+        configuration = body.get("configuration") or {}
+        if not isinstance(configuration, dict):
+            raise invalid("configuration", "configuration must be an object")
+        serial = await run_in_threadpool(
+            self.app.register_product, _text(body, "serial"), _text(body, "model"),
+            request.path_params["code"], actor=who.email, name=_text(body, "name", ""),
+            install_address=_text(body, "install_address", ""),
+            installed_on=_text(body, "installed_on", "") or None,
+            warranty_until=_text(body, "warranty_until", "") or None,
+            configuration=configuration, maintainer=_text(body, "maintainer", "") or None,
+        )
+        return JSONResponse({"serial": serial}, status_code=201)
+
+    async def update_product(self, request: Request, who: Principal) -> Any:
+        who.require_writer()
+        who.require_staff()
+        body = await _json(request)
+        await run_in_threadpool(self.app.update_product, request.path_params["serial"], body,
+                                actor=who.email)
+        return {}
+
+    async def product_status(self, request: Request, who: Principal) -> Any:
+        who.require_writer()
+        who.require_staff()
+        body = await _json(request)
+        await run_in_threadpool(
+            self.app.change_product_status, request.path_params["serial"],
+            _text(body, "status"), actor=who.email, reason=_text(body, "reason", ""),
+        )
+        return {}
+
+    async def transfer_product(self, request: Request, who: Principal) -> Any:
+        who.require_writer()
+        who.require_staff()
+        body = await _json(request)
+        await run_in_threadpool(self.app.transfer_product, request.path_params["serial"],
+                                _text(body, "customer_code"), actor=who.email)
+        return {}
 
     async def open_request(self, request: Request, who: Principal) -> Any:
         who.require_writer()

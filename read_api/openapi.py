@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.aggregates.installed_product import PRODUCT_STATUSES
 from domain.vocabulary import CHANNELS, REQUEST_TYPES, STATUSES
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -71,6 +72,23 @@ OPENAPI: dict[str, Any] = {
         "/customers": {"post": _op("Register a customer", ok="201", body=_props(
             ("code", "name"), code=_S, name=_S, kind=_S, classification=_S))},
         "/customers/{code}/360": {"get": _op("Customer 360", path=("code",))},
+        "/customers/{code}/products": {"post": _op(
+            "Register an installed product", ok="201", path=("code",), body=_props(
+                ("serial", "model"), serial=_S, model=_S, name=_S, install_address=_S,
+                installed_on={"type": "string", "format": "date"},
+                warranty_until={"type": "string", "format": "date"},
+                configuration={"type": "object"}, maintainer=_S))},
+        "/products/{serial}": {"patch": _op(
+            "Change an installed product's details", path=("serial",), body=_props(
+                (), model=_S, name=_S, install_address=_S, installed_on=_S, warranty_until=_S,
+                configuration={"type": "object"}, maintainer=_S))},
+        "/products/{serial}/status": {"post": _op(
+            "Change a product's running status", path=("serial",), body=_props(
+                ("status",), status={"type": "string", "enum": list(PRODUCT_STATUSES)},
+                reason=_S))},
+        "/products/{serial}/transfer": {"post": _op(
+            "Move a product to another customer", path=("serial",),
+            body=_props(("customer_code",), customer_code=_S))},
         "/calls": {"post": _op("Log a call (CTI webhook); idempotent by call_id", ok="201",
                                body=_props(("call_id", "direction", "number", "started_at"),
                                            call_id=_S, direction=_S, number=_S,

@@ -137,7 +137,18 @@ def customer_360(models: ReadModels, who: Principal, code: str) -> dict[str, Any
         "SELECT at, channel, direction, kind, reference, summary FROM customer_contacts "
         "WHERE customer_id = ? ORDER BY position DESC LIMIT 20", (customer["id"],))
     ratings = [r["satisfaction"] for r in requests if r["satisfaction"] is not None]
-    products = sorted({r["product"] for r in requests if r["product"]})
+    products = models["customers"].query(
+        "SELECT serial, model, name, status, install_address, installed_on, warranty_until, "
+        "configuration, maintainer FROM customer_products WHERE customer_code = ? "
+        "ORDER BY serial", (code,))
+    today = datetime.now(UTC).date().isoformat()
+    for product in products:
+        product["configuration"] = from_json(product["configuration"])
+        until = product["warranty_until"]
+        product["in_warranty"] = None if until is None else until >= today
+        # 维修历史: the requests that name this unit.
+        product["requests"] = [r["reference"] for r in requests
+                               if (r["product"] or "").upper() == product["serial"].upper()]
     return {
         "code": customer["code"],
         "profile": {
@@ -152,8 +163,7 @@ def customer_360(models: ReadModels, who: Principal, code: str) -> dict[str, Any
         "contacts": list(from_json(customer["contacts"]).values()),
         "channel_identities": from_json(customer["identities"]),
         "preferences": from_json(customer["preferences"]),
-        # Installed base is not modelled yet: products named on requests stand in.
-        "installed_products": [{"product": p} for p in products],
+        "installed_products": products,
         "open_requests": [r for r in requests if r["status"] in OPEN_STATUSES],
         "closed_requests": [r for r in requests if r["status"] not in OPEN_STATUSES],
         "recent_interactions": contacts,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from domain.application import Ledgerdesk
 from domain.errors import AlreadyExists, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from domain.passwords import parse_token
+from ledgerdesk.config import Database
+from ledgerdesk.persistence import event_store_env
 
 ADMIN = "admin@example.com"
 
@@ -144,3 +148,30 @@ def test_deactivated_user_cannot_authenticate(app: Ledgerdesk) -> None:
         app.authenticate_token(token)
     with pytest.raises(PermissionDenied):
         app.authenticate_password("a@desk.cn", "long enough")
+
+
+def test_processes_starting_together_on_an_empty_store_all_start(store: Database) -> None:
+    """Serve, email poll and workers may start at the same moment on a new
+    database: each creates the tables if missing, and none may fail for it."""
+    starting = threading.Barrier(6)
+    started: list[Ledgerdesk] = []
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        starting.wait()
+        try:
+            started.append(Ledgerdesk(env=event_store_env(store)))
+        except BaseException as e:  # reported below, with the others
+            failures.append(e)
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    for n, app in enumerate(started):
+        app.register_customer(f"C{n}", f"客户 {n}", actor="admin")
+    assert {started[0].customer(f"C{n}").name for n in range(6)} == {f"客户 {n}" for n in range(6)}
+    for app in started:
+        app.close()

@@ -106,6 +106,10 @@ def test_customer_360(api: Any) -> None:
     assert {"kind": "fax", "value": "+861066550199"} in view["channel_identities"]
     assert len(view["open_requests"]) == 1 and len(view["closed_requests"]) == 1
     assert [c["kind"] for c in view["recent_interactions"]][:1] == ["call"]
+    units = {p["serial"]: p for p in view["installed_products"]}
+    assert units["MX3000-2024-00817"]["in_warranty"] is True
+    assert len(units["MX3000-2024-00817"]["requests"]) == 1  # the manual request names it
+    assert (units["CH500-7781"]["status"], units["CH500-7781"]["in_warranty"]) == ("faulty", False)
     assert (
         call(client, tokens["li.wei@huaxin.example.cn"], "GET", "/customers/NORDIC/360").status_code
         == 404

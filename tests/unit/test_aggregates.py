@@ -56,3 +56,23 @@ def test_identity_claimed_by_someone_else_is_refused() -> None:
     identity.release(actor="a")
     identity.claim("BETA", actor="a")
     assert identity.customer_code == "BETA"
+
+
+def test_an_installed_product_replays_to_the_same_state() -> None:
+    from eventsourcing.application import Application
+
+    from domain.aggregates.installed_product import InstalledProduct
+    from domain.ids import product_id
+
+    unit = InstalledProduct.register(serial="mx-9", model="MX-9", customer_code="ACME",
+                                     actor="a", configuration={"trays": 2})
+    assert unit.id == product_id("MX-9")
+    unit.change_details({"configuration": {"trays": 3}}, actor="a")
+    unit.change_status("faulty", actor="a", reason="noise")
+    with pytest.raises(InvalidTransition):
+        unit.transfer("ACME", actor="a")
+    app: Application[object] = Application()
+    app.save(unit)
+    copy = app.repository.get(unit.id)
+    assert (copy.details, copy.status, copy.customer_code) == (
+        {**unit.details, "configuration": {"trays": 3}}, "faulty", "ACME")
