@@ -24,6 +24,9 @@ from projections.storage import ViewStorage
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 500
+# A view that has applied this many events in bulk (a rebuild, or catching up
+# after downtime) gets its tables tidied once it has caught up.
+TIDY_AFTER = 50_000
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Projector:
     def __init__(self, app: Application[Any], storage: ViewStorage) -> None:
         self.app = app
         self.storage = storage
+        self.untidy = 0  # events applied since the tables were last tidied
 
     @property
     def name(self) -> str:
@@ -70,6 +74,11 @@ class Projector:
             position = notifications[-1].id
             applied += len(batch)
             batches += 1
+        self.untidy += applied
+        caught_up = max_batches is None or batches < max_batches
+        if caught_up and self.untidy >= TIDY_AFTER:
+            self.storage.tidy()
+            self.untidy = 0
         return applied
 
     def rebuild(self, batch_size: int = 2000) -> int:

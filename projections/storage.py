@@ -35,6 +35,8 @@ class ViewStorage(Protocol):
 
     def write(self, application_name: str, batch: Batch) -> None: ...
 
+    def tidy(self) -> None: ...
+
     def max_tracking_id(self, application_name: str) -> int | None: ...
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
@@ -121,6 +123,14 @@ class _ViewTransactions:
     def _serialise_upgrades(self, db: Db) -> None:
         """SQLite serialises writers by itself."""
 
+    def tidy(self) -> None:
+        """After a bulk load, refresh the planner's statistics.  Without them a
+        freshly rebuilt inbox was planned as if empty, and queues took 100 ms
+        instead of 1 ms."""
+        with self.datastore.transaction(commit=True) as c:
+            for table in self.view.tables:
+                c.execute(f"ANALYZE {table}")
+
 
 class SQLiteViewStorage(_ViewTransactions, SQLiteTrackingRecorder):
     dialect = "sqlite"
@@ -152,6 +162,16 @@ class PostgresViewStorage(_ViewTransactions, PostgresTrackingRecorder):
         # mode): a batch costs a few round trips instead of one per statement.
         # A handler that reads (SELECT) still gets its answer; it just syncs first.
         return cast(AbstractContextManager[Any], cursor.connection.pipeline())
+
+    def tidy(self) -> None:
+        """After a bulk load: statistics for the planner, and VACUUM, because a
+        rebuild updates each inbox row several times and the dead versions slow
+        index scans (an empty queue took 5 ms) until autovacuum comes round.
+        VACUUM cannot run in a transaction; the library's pooled connections
+        are in autocommit mode."""
+        with self.datastore.get_connection() as conn:
+            for table in self.view.tables:
+                conn.execute(f"VACUUM (ANALYZE) {table}")
 
     def _serialise_upgrades(self, db: Db) -> None:
         # Two processes starting together must not both drop and rebuild a view.
