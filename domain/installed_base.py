@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from domain import ids
@@ -17,6 +17,7 @@ from domain.aggregates.installed_product import InstalledProduct, checked_serial
 from domain.errors import AlreadyExists, NotFound
 
 T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
 
 if TYPE_CHECKING:
     from eventsourcing.application import Application
@@ -29,7 +30,7 @@ else:
 
 
 class InstalledBaseCommands(_Host):
-    """Needs the host's `save`, `repository`, `customer`, `user` and `_retrying`."""
+    """Needs the host's `save`, `customer`, `user`, `_get` and `_retrying`."""
 
     if TYPE_CHECKING:
 
@@ -38,6 +39,8 @@ class InstalledBaseCommands(_Host):
         def user(self, email: str) -> User: ...
 
         def _retrying(self, attempt: Callable[[], T]) -> T: ...
+
+        def _get(self, cls: type[A], aggregate_id: UUID) -> A | None: ...
 
     def register_product(
         self,
@@ -100,8 +103,4 @@ class InstalledBaseCommands(_Host):
         self._retrying(attempt)
 
     def _find_product(self, serial: str) -> InstalledProduct | None:
-        try:
-            found: Any = self.repository.get(ids.product_id(serial))
-        except AggregateNotFoundError:
-            return None
-        return found if isinstance(found, InstalledProduct) else None
+        return self._get(InstalledProduct, ids.product_id(serial))
