@@ -130,7 +130,7 @@ class _Unsaved:
                 self.aggregates.append(aggregate)
 
 
-STARTUP_ATTEMPTS = 5
+STARTUP_ATTEMPTS = 10
 
 
 class Ledgerdesk(InstalledBaseCommands, KnowledgeCommands, Application[UUID]):
@@ -148,7 +148,8 @@ class Ledgerdesk(InstalledBaseCommands, KnowledgeCommands, Application[UUID]):
         # run the library's CREATE TABLE IF NOT EXISTS; PostgreSQL can refuse the
         # losers of that race in several ways ("tuple concurrently updated", a
         # duplicate type name, "already exists").  By the next try the tables exist
-        # and the statement is a no-op.  A store that is really down fails every try.
+        # and the statement is a no-op.  SQLite may answer "database is locked" at
+        # once instead of waiting.  A store that is really down fails every try.
         for attempt in range(STARTUP_ATTEMPTS):
             try:
                 super().__init__(env)
@@ -156,7 +157,7 @@ class Ledgerdesk(InstalledBaseCommands, KnowledgeCommands, Application[UUID]):
             except PersistenceError:
                 if attempt == STARTUP_ATTEMPTS - 1:
                     raise
-                time.sleep(0.05 * (attempt + 1))
+                time.sleep(0.1 * (attempt + 1))
         self._numbers: Iterator[int] = iter(())
         self._numbers_lock = threading.Lock()
 
