@@ -26,7 +26,9 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from bench.common import rss_mib, throwaway_store
-from domain.application import InboundMessage, Ledgerdesk
+from domain.application import Ledgerdesk
+from domain.customers.commands import RegisterCustomer
+from domain.requests.commands import InboundMessage, OpenRequest, RecordInbound
 from ledgerdesk.persistence import event_store_env
 
 
@@ -58,13 +60,13 @@ def run(kind: str, interactions: int, customers: int, requests: int) -> None:
         rng = random.Random(7)
         started = time.perf_counter()
         for c in range(customers):
-            app.register_customer(
+            app.handle(RegisterCustomer(
                 f"C{c:05d}", f"客户 {c}", actor="bench", identities=[("email", f"c{c}@example.cn")]
-            )
+            ))
         references = [
-            app.open_request(
+            app.handle(OpenRequest(
                 f"C{r % customers:05d}", "support", f"故障 {r}", actor="bench", channel="email"
-            )
+            ))
             for r in range(requests)
         ]
         setup = time.perf_counter() - started
@@ -75,7 +77,7 @@ def run(kind: str, interactions: int, customers: int, requests: int) -> None:
         chunk_started = started
         for i in range(interactions):
             r = rng.randrange(requests)
-            app.record_inbound(
+            app.handle(RecordInbound(
                 InboundMessage(
                     channel="email",
                     external_id=f"<bench-{i}@example.cn>",
@@ -85,7 +87,7 @@ def run(kind: str, interactions: int, customers: int, requests: int) -> None:
                     reference=references[r],
                     occurred_at=datetime.now(UTC),
                 )
-            )
+            ))
             if (i + 1) % chunk == 0:
                 now = time.perf_counter()
                 print(

@@ -40,12 +40,15 @@ import uvicorn
 
 from bench.common import peak_rss_mib, rss_mib, throwaway_store, url_of
 from bench.corpus import AGENTS, customer_code, generate
-from domain.application import InboundMessage, Ledgerdesk
+from domain.application import Ledgerdesk
+from domain.knowledge.commands import PublishArticle
+from domain.requests.commands import InboundMessage, RecordInbound
+from domain.users.commands import AddUser, IssueToken
+from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
 from ledgerdesk.persistence import event_store_env
 from projections.registry import ReadModels, open_read_models
 from projections.runner import ProjectionThread, wait_until_caught_up
-from read_api.app import create_app
 
 HERE = Path(__file__).resolve()
 
@@ -120,11 +123,11 @@ def writer_child(url: str, rate: float, seconds: float, seed: int, references: l
         if delay > 0:
             time.sleep(delay)
         reference = rng.choice(references)
-        app.record_inbound(InboundMessage(
+        app.handle(RecordInbound(InboundMessage(
             channel="email", external_id=f"<live{seed}.{i}@bench.cn>",
             sender=senders[reference], subject="Re: 进展如何", body=f"请问进展如何？({i})",
             reference=reference,
-        ))
+        )))
         committed_at = time.time()
         written.append((committed_at, app.recorder.max_notification_id() or 0))
     app.close()
@@ -214,7 +217,7 @@ def live(url: str, data_dir: Path, app: Ledgerdesk, args: argparse.Namespace) ->
     runner = ProjectionThread(models.projectors)
     runner.start()
     wait_until_caught_up(models.projectors, timeout=600)
-    token = app.issue_token(AGENTS[0], actor="bench")
+    token = app.handle(IssueToken(AGENTS[0], actor="bench"))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(app, models), host="127.0.0.1",
                                            port=port, log_level="warning"))
@@ -283,11 +286,11 @@ def main() -> None:
         data_dir = Path(tempfile.mkdtemp(prefix="ld-proj-"))
         app = Ledgerdesk(env=event_store_env(store))
         for agent in AGENTS:
-            app.add_user(agent, ["agent"], actor="bench")
+            app.handle(AddUser(agent, ["agent"], actor="bench"))
         for n in range(200):
-            app.publish_article(f"KB-{n + 1:04d}", f"故障排除 {n}：打印机卡纸",
+            app.handle(PublishArticle(f"KB-{n + 1:04d}", f"故障排除 {n}：打印机卡纸",
                                 f"第 {n} 篇。关闭电源，打开后盖，取出卡住的纸张。Paper jam fix.",
-                                kind="faq", actor=AGENTS[0])
+                                kind="faq", actor=AGENTS[0]))
         half = args.requests // 2
         for part, (start, count) in enumerate([(0, half), (half, args.requests - half)]):
             started = time.perf_counter()

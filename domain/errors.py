@@ -57,3 +57,9 @@ class PermissionDenied(DomainError):
 def invalid(field: str, message: str) -> InvalidInput:
     """Shorthand for the common one-field validation error."""
     return InvalidInput(message, fields={field: message})
+
+
+class Unauthenticated(DomainError):
+    """No credentials, or credentials nobody recognises."""
+
+    code = "unauthenticated"

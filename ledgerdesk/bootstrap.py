@@ -1,17 +1,33 @@
-"""The composition root: builds the application and its adapters from settings.
+"""The composition root: builds the application, its channels and its senders from settings.
 
 Entry points (CLI, ASGI app, benchmarks, tests) call `bootstrap()` and nothing
-below it knows where its collaborators came from.
+below it knows where its collaborators came from.  A new channel is one line
+in `CHANNELS`.  Read models, policies and the background jobs are assembled on
+top of this by `ledgerdesk.runtime`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from channels.base import Channel, ChannelConfigError
+from channels.email.channel import EmailChannel
+from channels.web.portal_sender import PortalSender
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore
-from ledgerdesk.config import Settings, load_settings
+from domain.clock import Clock
+from domain.delivery import Sender
+from ledgerdesk.config import ConfigError, Settings, load_settings
 from ledgerdesk.persistence import event_store_env
+
+ChannelFactory = Callable[[Ledgerdesk, BlobStore, Settings], Channel | None]
+
+# The channel types, for their CLI commands, and how each is built when configured.
+CHANNEL_TYPES: tuple[type[Channel], ...] = (EmailChannel,)
+CHANNELS: tuple[ChannelFactory, ...] = (
+    lambda app, blobs, s: EmailChannel.from_settings(app, blobs, s.imap, s.smtp, s.mail_from),
+)
 
 
 @dataclass
@@ -19,13 +35,30 @@ class Services:
     settings: Settings
     app: Ledgerdesk
     blobs: BlobStore
+    channels: list[Channel] = field(default_factory=list)
+    senders: dict[str, Sender] = field(default_factory=dict)
+
+    def channel(self, name: str) -> Channel | None:
+        return next((c for c in self.channels if c.name == name), None)
 
     def close(self) -> None:
         self.app.close()
 
 
-def bootstrap(settings: Settings | None = None) -> Services:
+def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> Services:
     settings = settings or load_settings()
-    app = Ledgerdesk(env=event_store_env(settings.database))
+    app = Ledgerdesk(env=event_store_env(settings.database), clock=clock)
     blobs = BlobStore(settings.blob_dir, max_bytes=settings.max_upload_bytes)
-    return Services(settings=settings, app=app, blobs=blobs)
+    try:
+        channels = [c for make in CHANNELS if (c := make(app, blobs, settings)) is not None]
+    except ChannelConfigError as error:
+        app.close()
+        raise ConfigError(str(error)) from None
+    senders: dict[str, Sender] = {"web": PortalSender()}
+    for channel in channels:
+        sender = channel.sender()
+        if sender is not None:
+            senders[sender.channel] = sender
+    # A reply is accepted only on a channel that can deliver it (domain.requests.routing).
+    app.store.reply_channels = frozenset(senders)
+    return Services(settings, app, blobs, channels, senders)

@@ -11,11 +11,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from channels.email.service import poll
+from channels.base import ChannelCommand, ChannelConfigError
 from domain.errors import DomainError
+from domain.users.commands import AddUser, IssueToken
 from ledgerdesk import demo
-from ledgerdesk.bootstrap import Services, bootstrap
+from ledgerdesk.bootstrap import CHANNEL_TYPES, Services, bootstrap
 from ledgerdesk.config import ConfigError
+from ledgerdesk.runtime import Runtime
 from ledgerdesk.server import serve
 from projections.audit import verify
 from projections.registry import ReadModels, open_read_models
@@ -33,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return handler(args)
-    except (DomainError, ConfigError) as e:
+    except (DomainError, ConfigError, ChannelConfigError) as e:
         print(f"ledgerdesk: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -82,12 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
     projections.add_parser("run", help="run the projections alone").set_defaults(
         handler=projections_run)
 
-    email = commands.add_parser("email", help="the email channel").add_subparsers(
-        title="email commands")
-    poll_parser = email.add_parser("poll", help="ingest the IMAP mailbox (and send the outbox)")
-    poll_parser.add_argument("--once", action="store_true",
-                             help="ingest what is there, send what is due, and exit")
-    poll_parser.set_defaults(handler=email_poll)
+    for channel_type in CHANNEL_TYPES:
+        specs = channel_type.commands()
+        if not specs:
+            continue
+        group = commands.add_parser(channel_type.name, help=f"the {channel_type.name} channel")
+        sub = group.add_subparsers(title=f"{channel_type.name} commands")
+        for spec in specs:
+            command = sub.add_parser(spec.name, help=spec.help)
+            spec.configure(command)
+            command.set_defaults(handler=_channel_command(channel_type.name, spec))
 
     audit = commands.add_parser("audit", help="the tamper-evident audit trail").add_subparsers(
         title="audit commands")
@@ -106,12 +112,12 @@ def user_add(args: argparse.Namespace) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     with _services() as services:
-        services.app.add_user(
+        services.app.handle(AddUser(
             args.email, roles, actor=CLI_ACTOR, name=args.name,
             customer_code=args.customer, password=password,
-        )
+        ))
         if args.token:
-            print(services.app.issue_token(args.email, actor=CLI_ACTOR, label="cli"))
+            print(services.app.handle(IssueToken(args.email, actor=CLI_ACTOR, label="cli")))
         else:
             print(f"created {args.email.strip().lower()} ({', '.join(roles)})", file=sys.stderr)
     return 0
@@ -119,7 +125,7 @@ def user_add(args: argparse.Namespace) -> int:
 
 def user_token(args: argparse.Namespace) -> int:
     with _services() as services:
-        print(services.app.issue_token(args.email, actor=CLI_ACTOR, label=args.label))
+        print(services.app.handle(IssueToken(args.email, actor=CLI_ACTOR, label=args.label)))
     return 0
 
 
@@ -174,17 +180,41 @@ def projections_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def email_poll(args: argparse.Namespace) -> int:
-    with _services() as services:
-        report = asyncio.run(poll(services.app, services.blobs, services.settings,
-                                  once=args.once))
-    if report is not None:
-        print(f"fetched {report.fetched}, recorded {report.recorded}, "
-              f"duplicates {report.duplicates}, unreadable {report.malformed}, "
-              f"acknowledged {report.acknowledged}")
-        for reference in report.references:
-            print(reference)
-    return 0
+def _channel_command(name: str, spec: ChannelCommand) -> Callable[[argparse.Namespace], int]:
+    """A channel's subcommand, run with the policies beside it (so what it records
+    is acknowledged and delivered), and one last pass of them when it ends."""
+
+    def handler(args: argparse.Namespace) -> int:
+        with _services() as services:
+            channel = services.channel(name)
+            if channel is None:
+                raise ConfigError(f"the {name} channel is off: see the README's configuration")
+            runtime = Runtime(services)
+            try:
+                lines = asyncio.run(_with_policies(runtime, spec, channel, args))
+            finally:
+                runtime.close()
+        for line in lines:
+            print(line)
+        return 0
+
+    return handler
+
+
+async def _with_policies(
+    runtime: Runtime, spec: ChannelCommand, channel: object, args: argparse.Namespace
+) -> list[str]:
+    if getattr(args, "once", None) is False:
+        # Without --once a channel command is a worker: the channel's loops and the
+        # policies, each under its lock, until interrupted.
+        await runtime.run_jobs(asyncio.Event())
+        return []
+    lines = await spec.run(channel, args)
+    if spec.then_run_policies:
+        delivered = await runtime.policies_once()
+        lines.insert(1 if lines else 0, f"acknowledged {runtime.acknowledgements.queued}, "
+                                        f"delivered {delivered}")
+    return lines
 
 
 def audit_verify(args: argparse.Namespace) -> int:

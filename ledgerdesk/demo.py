@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.application import InboundMessage, Ledgerdesk
+from domain.application import Ledgerdesk
+from domain.customers.commands import AddContact, AssignRepresentative, RegisterCustomer
+from domain.installed_base.commands import ChangeProductStatus, RegisterProduct
+from domain.knowledge.commands import PublishArticle
+from domain.requests.commands import (
+    AddNote,
+    Assign,
+    ChangeStatus,
+    Escalate,
+    InboundMessage,
+    LogCall,
+    OpenRequest,
+    QueueReply,
+    RecordInbound,
+)
+from domain.users.commands import AddUser, IssueToken
 
 DEMO_PASSWORD = "ledgerdesk-demo"
 ACTOR = "demo-loader"
@@ -16,18 +31,18 @@ def is_empty(app: Ledgerdesk) -> bool:
 
 def load(app: Ledgerdesk) -> dict[str, str]:
     """Loads the demo; returns each demo login and its API token."""
-    app.register_customer(
+    app.handle(RegisterCustomer(
         "HUAXIN", "华信精密机械有限公司", actor=ACTOR, classification="key_account",
         identities=[("email", "li.wei@huaxin.example.cn"), ("phone", "+86 10 6655 0101"),
                     ("fax", "+86 10 6655 0199")],
         profile={"region": "华北", "address": "北京市海淀区中关村南大街 5 号"},
-    )
-    app.register_customer(
+    ))
+    app.handle(RegisterCustomer(
         "NORDIC", "Nordic Print Services AB", actor=ACTOR, classification="dealer",
         identities=[("email", "anna@nordicprint.example.com"), ("telegram", "5550101")],
-    )
-    app.add_contact("HUAXIN", "李伟", actor=ACTOR, department="设备科", phone="13800000001",
-                    email="li.wei@huaxin.example.cn")
+    ))
+    app.handle(AddContact("HUAXIN", "李伟", actor=ACTOR, department="设备科", phone="13800000001",
+                    email="li.wei@huaxin.example.cn"))
     logins = {
         "admin@ledgerdesk.example": ["admin"],
         "agent@ledgerdesk.example": ["agent"],
@@ -39,58 +54,60 @@ def load(app: Ledgerdesk) -> dict[str, str]:
     tokens = {}
     for email, roles in logins.items():
         customer = "HUAXIN" if roles == ["customer"] else None
-        app.add_user(email, roles, actor=ACTOR, customer_code=customer, password=DEMO_PASSWORD)
-        tokens[email] = app.issue_token(email, actor=ACTOR, label="demo")
-    app.assign_representative("HUAXIN", "agent@ledgerdesk.example", actor=ACTOR)
-    app.register_product(
+        app.handle(AddUser(email, roles, actor=ACTOR, customer_code=customer,
+                           password=DEMO_PASSWORD))
+        tokens[email] = app.handle(IssueToken(email, actor=ACTOR, label="demo"))
+    app.handle(AssignRepresentative("HUAXIN", "agent@ledgerdesk.example", actor=ACTOR))
+    app.handle(RegisterProduct(
         "MX3000-2024-00817", "MX-3000", "HUAXIN", actor=ACTOR, name="激光复印打印一体机",
         install_address="北京市海淀区中关村南大街 5 号 3 层", installed_on="2024-03-18",
         warranty_until="2027-03-17", configuration={"paper_trays": "A3+A4", "firmware": "4.2.1"},
         maintainer="engineer@ledgerdesk.example",
-    )
-    app.register_product("CH500-7781", "CH-500", "HUAXIN", actor=ACTOR, name="工业冷水机",
-                         installed_on="2021-06-01", warranty_until="2024-05-31")
-    app.change_product_status("CH500-7781", "faulty", actor="engineer@ledgerdesk.example",
-                              reason="压缩机异响")
-    app.register_product("NX220-0042", "NX-220", "NORDIC", actor=ACTOR,
-                         install_address="Sveavägen 12, Stockholm", warranty_until="2028-01-31")
+    ))
+    app.handle(RegisterProduct("CH500-7781", "CH-500", "HUAXIN", actor=ACTOR, name="工业冷水机",
+                         installed_on="2021-06-01", warranty_until="2024-05-31"))
+    app.handle(ChangeProductStatus("CH500-7781", "faulty", actor="engineer@ledgerdesk.example",
+                              reason="压缩机异响"))
+    app.handle(RegisterProduct("NX220-0042", "NX-220", "NORDIC", actor=ACTOR,
+                         install_address="Sveavägen 12, Stockholm", warranty_until="2028-01-31"))
 
     now = datetime.now(UTC)
-    jam = app.record_inbound(InboundMessage(
+    jam = app.handle(RecordInbound(InboundMessage(
         channel="email", external_id="<demo-1@huaxin.example.cn>",
         sender="li.wei@huaxin.example.cn", sender_name="李伟", subject="MX-3000 复印机频繁卡纸",
         body="您好，我们的 MX-3000 复印机这周每天都卡纸，错误代码 J-17。请尽快安排工程师。",
         occurred_at=now - timedelta(hours=5),
-    )).reference
-    app.assign(jam, "agent@ledgerdesk.example", actor="manager@ledgerdesk.example")
-    app.queue_reply(jam, "李先生您好，已收到。请先检查搓纸轮是否有纸屑，"
-                         "我们的工程师明天上午联系您。", actor="agent@ledgerdesk.example")
-    app.add_note(jam, "保修期内，安排上门服务。", actor="agent@ledgerdesk.example")
-    app.log_call("demo-call-1", "inbound", "+86 10 6655 0101", now - timedelta(hours=2),
+    ))).reference
+    app.handle(Assign(jam, "agent@ledgerdesk.example", actor="manager@ledgerdesk.example"))
+    app.handle(QueueReply(jam, "李先生您好，已收到。请先检查搓纸轮是否有纸屑，"
+                         "我们的工程师明天上午联系您。", actor="agent@ledgerdesk.example"))
+    app.handle(AddNote(jam, "保修期内，安排上门服务。", actor="agent@ledgerdesk.example"))
+    app.handle(LogCall("demo-call-1", "inbound", "+86 10 6655 0101", now - timedelta(hours=2),
                  actor="agent@ledgerdesk.example", notes="客户来电催办，工程师已出发。",
-                 reference=jam, ended_at=now - timedelta(hours=2) + timedelta(minutes=4))
-    toner = app.record_inbound(InboundMessage(
+                 reference=jam, ended_at=now - timedelta(hours=2) + timedelta(minutes=4)))
+    toner = app.handle(RecordInbound(InboundMessage(
         channel="telegram", external_id="demo-update-1", sender="5550101",
         sender_name="Anna", body="Hi, the toner cartridges from order 4471 arrived damaged. "
         "Can we get a replacement?", request_type="return",
-    )).reference
-    app.escalate(toner, "Dealer return needs manager approval", actor="agent@ledgerdesk.example")
-    app.record_inbound(InboundMessage(
+    ))).reference
+    app.handle(Escalate(toner, "Dealer return needs manager approval",
+                        actor="agent@ledgerdesk.example"))
+    app.handle(RecordInbound(InboundMessage(
         channel="email", external_id="<demo-2@unknown.example.com>",
         sender="buyer@unknown.example.com", subject="Quote for annual maintenance",
         body="Could you send a quote for an annual maintenance contract for 12 printers?",
         request_type="inquiry",
-    ))
-    manual = app.open_request("HUAXIN", "document", "索取 MX-3000 维修手册", actor=ACTOR,
-                              channel="web", product="MX3000-2024-00817")
-    app.change_status(manual, "resolved", actor="agent@ledgerdesk.example",
-                      reason="已通过邮件发送 PDF 手册")
-    app.publish_article("KB-0001", "MX-3000 复印机卡纸 (J-17) 处理方法",
+    )))
+    manual = app.handle(OpenRequest("HUAXIN", "document", "索取 MX-3000 维修手册", actor=ACTOR,
+                              channel="web", product="MX3000-2024-00817"))
+    app.handle(ChangeStatus(manual, "resolved", actor="agent@ledgerdesk.example",
+                      reason="已通过邮件发送 PDF 手册"))
+    app.handle(PublishArticle("KB-0001", "MX-3000 复印机卡纸 (J-17) 处理方法",
                         "打开前盖，取出卡住的纸张\n检查搓纸轮是否有纸屑并清洁\n"
                         "如仍卡纸，更换搓纸轮（备件号 PR-3000-17）", "solution", actor=ACTOR,
-                        product="MX-3000", tags=["卡纸", "J-17"])
-    app.publish_article("KB-0002", "Toner cartridge damaged on delivery",
+                        product="MX-3000", tags=["卡纸", "J-17"]))
+    app.handle(PublishArticle("KB-0002", "Toner cartridge damaged on delivery",
                         "Photograph the damage and the box\nOpen a return request with the "
                         "order number\nA replacement ships after manager approval", "faq",
-                        actor=ACTOR, tags=["return", "toner"], language="en")
+                        actor=ACTOR, tags=["return", "toner"], language="en"))
     return tokens

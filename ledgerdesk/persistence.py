@@ -6,8 +6,6 @@ here and nowhere else, so a later move (KurrentDB, say) is a change to this file
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ledgerdesk.config import Database
 
 # Aggregates recently used are kept in memory; the library's fast-forward reads
@@ -44,6 +42,3 @@ def postgres_env(database: Database) -> dict[str, str]:
     }
 
 
-def view_database_path(data_dir: Path, view: str) -> Path:
-    """SQLite fixes the library's table names, so each read model gets its own file."""
-    return data_dir / "views" / f"{view}.db"

@@ -1,21 +1,24 @@
-"""`ledgerdesk serve`: the API and the projection runner in one process."""
+"""`ledgerdesk serve`: the web app, the projections, and the background jobs.
+
+Every process serves HTTP and runs the projections; the channel loops and the
+policies run in whichever process holds their lock (ledgerdesk.leadership).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
-from channels.email.service import run_email
+from ledgerdesk.asgi import create_app
 from ledgerdesk.bootstrap import Services
-from projections.registry import open_read_models
+from ledgerdesk.runtime import Runtime
 from projections.runner import ProjectionThread
-from read_api.app import create_app
 
 log = logging.getLogger(__name__)
 
@@ -24,50 +27,36 @@ READY_LAG = 1000
 
 
 def serve(services: Services, host: str, port: int) -> None:
-    models = open_read_models(services.settings, services.app)
-    runner = ProjectionThread(models.projectors)
+    runtime = Runtime(services)
+    runner = ProjectionThread(runtime.models.projectors)
     runner.start()
 
     def readiness() -> tuple[bool, dict[str, Any]]:
-        lag = {p.name: p.status().lag for p in models.projectors}
+        lag = {p.name: p.status().lag for p in runtime.models.projectors}
         ready = runner.is_alive() and not runner.failures and max(lag.values()) < READY_LAG
-        return ready, {"lag": lag, "failures": runner.failures}
+        return ready, {"lag": lag, "failures": runner.failures,
+                       "running": sorted(runtime.leadership.held)}
 
-    asgi = create_app(services.app, models, readiness, lifespan=_channels(services))
+    asgi = create_app(services.app, runtime.models, readiness, lifespan=_jobs(runtime))
     try:
         uvicorn.run(asgi, host=host, port=port, log_level="info")
     finally:
         runner.stop()
-        models.close()
+        runtime.close()
 
 
-def _channels(
-    services: Services,
-) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
-    """Channel loops run inside the server's event loop for the server's lifetime."""
+def _jobs(runtime: Runtime) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """Background jobs run inside the server's event loop for the server's lifetime."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        email = asyncio.create_task(
-            _logged(run_email(services.app, services.blobs, services.settings, stop))
-        )
+        jobs = asyncio.create_task(runtime.run_jobs(stop))
         try:
             yield
         finally:
             stop.set()
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(email, timeout=10)
+                await asyncio.wait_for(jobs, timeout=15)
 
     return lifespan
-
-
-async def _logged(loop: Coroutine[Any, Any, None]) -> None:
-    """A channel that fails (bad configuration, say) is logged at once, not
-    discovered at shutdown; the API keeps serving."""
-    try:
-        await loop
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("email channel stopped")

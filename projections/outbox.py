@@ -1,116 +1,121 @@
-"""The email outbox: replies (and automatic acknowledgements) still to be delivered.
+"""The outbox: every reply and automatic answer still to be delivered, on every channel.
 
-One row per reply queued on an email request. The recipient and the threading headers are
-taken from the request's latest inbound email at the moment the reply was queued: that is the
-message the agent was answering. When the next attempt is due is computed here from the
-failure's own timestamp, so a rebuilt view schedules exactly what the live one did.
+One row per queued reply, keyed by its id, with the channel the reply goes out
+on.  What the channel needs to continue the customer's thread (email's
+Message-ID and References, a Telegram chat) is taken from the customer's latest
+message on that channel at the moment the reply was queued: that is the message
+the agent was answering.  The view is fed by one projector, like every view; the
+delivery policy (policies.delivery) is its only reader and writes back through
+commands (ReplyDelivered / ReplyDeliveryFailed), never into these tables.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from domain.aggregates.service_request import ServiceRequest as SR
+from domain.delivery import ACKNOWLEDGEMENT_ACTORS, Outbound, retry_delay
+from projections.storage import ViewStorage
 from projections.view import Db, View, from_json, handles, iso, to_json
 
-# Waits after the 1st, 2nd, 3rd and 4th failed attempt; the 5th failure is final.
-RETRY_DELAYS = (
-    timedelta(seconds=30),
-    timedelta(minutes=2),
-    timedelta(minutes=10),
-    timedelta(hours=1),
-)
-MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
-
-# Marks acknowledgements, which go out as automatic mail (channels.email.ingest sets it).
-ACKNOWLEDGEMENT_ACTOR = "system:email-acknowledgement"
-
-
-def retry_delay(attempt: int) -> timedelta:
-    """How long to wait after failed attempt number ``attempt`` (1-based)."""
-    return RETRY_DELAYS[min(max(attempt, 1), len(RETRY_DELAYS)) - 1]
+# Per-message details a sender needs to answer in the same thread.
+THREAD_KEYS = ("message_id", "references", "chat_id", "message_thread_id")
 
 
 class OutboxView(View):
     name = "outbox"
-    tables = ("outbox", "outbox_threads")
+    version = 2  # one outbox for every channel
+    tables = ("outbox", "outbox_threads", "outbox_requests")
     schema = (
-        """CREATE TABLE IF NOT EXISTS outbox_threads (
+        """CREATE TABLE IF NOT EXISTS outbox_requests (
             request_id TEXT PRIMARY KEY,
             reference TEXT NOT NULL,
-            subject TEXT NOT NULL,
+            customer_code TEXT NOT NULL,
+            subject TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS outbox_threads (
+            request_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
             last_sender TEXT,
-            last_message_id TEXT,
-            last_references TEXT
+            thread TEXT NOT NULL,
+            PRIMARY KEY (request_id, channel)
         )""",
         """CREATE TABLE IF NOT EXISTS outbox (
             reply_id TEXT PRIMARY KEY,
             request_id TEXT NOT NULL,
             reference TEXT NOT NULL,
+            customer_code TEXT NOT NULL,
+            channel TEXT NOT NULL,
             kind TEXT NOT NULL,
             subject TEXT NOT NULL,
             body TEXT NOT NULL,
             attachments TEXT NOT NULL,
             recipient TEXT,
-            in_reply_to TEXT,
-            thread_references TEXT NOT NULL,
+            thread TEXT NOT NULL,
             status TEXT NOT NULL,
             attempts INTEGER NOT NULL DEFAULT 0,
             queued_at TEXT NOT NULL,
             next_attempt_at TEXT NOT NULL,
             last_error TEXT,
             delivered_at TEXT,
-            message_id TEXT
+            external_id TEXT
         )""",
-        "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at)",
+        "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, channel, next_attempt_at)",
     )
 
     @handles(SR.Opened)
     def opened(self, db: Db, e: Any, position: Any) -> None:
         db.execute(
-            """INSERT INTO outbox_threads (request_id, reference, subject) VALUES (?, ?, ?)
-               ON CONFLICT (request_id) DO NOTHING""",
-            (str(e.originator_id), e.reference, e.subject),
+            """INSERT INTO outbox_requests (request_id, reference, customer_code, subject)
+               VALUES (?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING""",
+            (str(e.originator_id), e.reference, e.customer_code, e.subject),
         )
+
+    @handles(SR.CustomerChanged)
+    def customer_changed(self, db: Db, e: Any, position: Any) -> None:
+        db.execute("UPDATE outbox_requests SET customer_code = ? WHERE request_id = ?",
+                   (e.to_code, str(e.originator_id)))
 
     @handles(SR.MessageReceived)
     def customer_wrote(self, db: Db, e: Any, position: Any) -> None:
-        if e.channel != "email":
-            return
         details = e.details or {}
+        thread = {"external_id": e.external_id,
+                  **{key: details[key] for key in THREAD_KEYS if details.get(key)}}
         db.execute(
-            """UPDATE outbox_threads SET last_sender = ?, last_message_id = ?,
-                   last_references = ? WHERE request_id = ?""",
-            (e.sender, details.get("message_id"), to_json(details.get("references") or []),
-             str(e.originator_id)),
+            """INSERT INTO outbox_threads (request_id, channel, last_sender, thread)
+               VALUES (?, ?, ?, ?)
+               ON CONFLICT (request_id, channel) DO UPDATE
+               SET last_sender = excluded.last_sender, thread = excluded.thread""",
+            (str(e.originator_id), e.channel, e.sender, to_json(thread)),
         )
 
     @handles(SR.ReplyQueued)
     def reply_queued(self, db: Db, e: Any, position: Any) -> None:
-        if e.channel != "email":
+        request_id = str(e.originator_id)
+        request = db.one("SELECT * FROM outbox_requests WHERE request_id = ?", (request_id,))
+        if request is None:
             return
-        thread = db.one("SELECT * FROM outbox_threads WHERE request_id = ?",
-                        (str(e.originator_id),))
-        if thread is None:
-            return
-        kind = "acknowledgement" if e.actor == ACKNOWLEDGEMENT_ACTOR else "reply"
+        thread = db.one("SELECT * FROM outbox_threads WHERE request_id = ? AND channel = ?",
+                        (request_id, e.channel)) or {}
+        kind = "acknowledgement" if e.actor in ACKNOWLEDGEMENT_ACTORS else "reply"
         db.execute(
-            """INSERT INTO outbox (reply_id, request_id, reference, kind, subject, body,
-                   attachments, recipient, in_reply_to, thread_references, status, attempts,
+            """INSERT INTO outbox (reply_id, request_id, reference, customer_code, channel, kind,
+                   subject, body, attachments, recipient, thread, status, attempts,
                    queued_at, next_attempt_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)
                ON CONFLICT (reply_id) DO NOTHING""",
-            (e.reply_id, str(e.originator_id), thread["reference"], kind, thread["subject"],
-             e.body, to_json(e.attachments or []), e.recipient or thread["last_sender"],
-             thread["last_message_id"], thread["last_references"] or "[]",
+            (e.reply_id, request_id, request["reference"], request["customer_code"], e.channel,
+             kind, request["subject"], e.body, to_json(e.attachments or []),
+             e.recipient or thread.get("last_sender"), thread.get("thread") or "{}",
              iso(e.timestamp), iso(e.timestamp)),
         )
 
     @handles(SR.ReplyDelivered)
     def delivered(self, db: Db, e: Any, position: Any) -> None:
         db.execute(
-            """UPDATE outbox SET status = 'delivered', delivered_at = ?, message_id = ?
+            """UPDATE outbox SET status = 'delivered', delivered_at = ?, external_id = ?
                WHERE reply_id = ?""",
             (iso(e.timestamp), e.external_id, e.reply_id),
         )
@@ -125,10 +130,33 @@ class OutboxView(View):
         )
 
 
-def decoded_row(row: dict[str, Any]) -> dict[str, Any]:
-    """An outbox row with its JSON columns as Python values."""
-    return {
-        **row,
-        "attachments": from_json(row["attachments"]) or [],
-        "thread_references": from_json(row["thread_references"]) or [],
-    }
+def due(
+    storage: ViewStorage, channels: Iterable[str], now: datetime, limit: int = 50
+) -> list[Outbound]:
+    """Messages whose next attempt is due, on the channels that have a sender."""
+    wanted = sorted(set(channels))
+    if not wanted:
+        return []
+    marks = ", ".join("?" for _ in wanted)
+    rows = storage.query(
+        f"""SELECT * FROM outbox WHERE status = 'queued' AND channel IN ({marks})
+            AND next_attempt_at <= ? ORDER BY next_attempt_at, reply_id LIMIT ?""",
+        (*wanted, iso(now), limit),
+    )
+    return [outbound(row) for row in rows]
+
+
+def outbound(row: dict[str, Any]) -> Outbound:
+    return Outbound(
+        reply_id=row["reply_id"], reference=row["reference"],
+        customer_code=row["customer_code"], channel=row["channel"], kind=row["kind"],
+        subject=row["subject"], body=row["body"],
+        attachments=tuple(from_json(row["attachments"]) or ()), recipient=row["recipient"],
+        thread=from_json(row["thread"]) or {}, attempt=int(row["attempts"]) + 1,
+    )
+
+
+def rows(storage: ViewStorage, reference: str) -> list[dict[str, Any]]:
+    """Every outbox row of one request, oldest first (for tests and the console)."""
+    return storage.query("SELECT * FROM outbox WHERE reference = ? ORDER BY queued_at, reply_id",
+                         (reference,))

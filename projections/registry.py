@@ -1,15 +1,20 @@
-"""Which read models exist and where each one's storage lives."""
+"""Which read models exist and where each one's storage lives.
+
+Where is given by the caller (the composition root passes its settings): SQLite
+keeps each view in its own file under `<data_dir>/views/`, PostgreSQL keeps
+every view in the event store's database, each with its own tracking table.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresDatastore
 
-from ledgerdesk.config import Settings
-from ledgerdesk.persistence import view_database_path
 from projections.audit import AuditView
 from projections.customers import CustomersView
 from projections.inbox import InboxView
@@ -32,6 +37,36 @@ VIEW_CLASSES: tuple[type[View], ...] = (
 )
 
 
+class DatabaseLocation(Protocol):
+    @property
+    def kind(self) -> str: ...  # "sqlite" | "postgresql"
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def user(self) -> str: ...
+
+    @property
+    def password(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+class Location(Protocol):
+    """What the views need to know of the settings."""
+
+    @property
+    def database(self) -> DatabaseLocation: ...
+
+    @property
+    def data_dir(self) -> Path: ...
+
+
 @dataclass
 class ReadModels:
     storages: dict[str, ViewStorage]
@@ -42,11 +77,15 @@ class ReadModels:
     def __getitem__(self, name: str) -> ViewStorage:
         return self.storages[name]
 
+    def __contains__(self, name: str) -> bool:
+        return name in self.storages
+
     def projector(self, name: str) -> Projector:
         for projector in self.projectors:
             if projector.name == name:
                 return projector
-        raise KeyError(name)
+        known = ", ".join(p.name for p in self.projectors)
+        raise KeyError(f"no read model {name!r}; there are {known}")
 
     def close(self) -> None:
         for storage in self.storages.values():
@@ -55,17 +94,26 @@ class ReadModels:
             self.datastore.close()
 
 
+def view_database_path(data_dir: Path, view: str) -> Path:
+    """SQLite fixes the library's table names, so each read model gets its own file."""
+    return data_dir / "views" / f"{view}.db"
+
+
 def open_read_models(
-    settings: Settings, app: Application[Any], view_classes: tuple[type[View], ...] = ()
+    location: Location, app: Application[Any], view_classes: tuple[type[View], ...] = ()
 ) -> ReadModels:
-    classes = view_classes or VIEW_CLASSES
-    database = settings.database
+    return open_views(location, app, [cls() for cls in view_classes or VIEW_CLASSES])
+
+
+def open_views(location: Location, app: Application[Any], views: Iterable[View]) -> ReadModels:
+    """Storage and a projector for each view instance (policies bring their own)."""
+    database = location.database
     storages: dict[str, ViewStorage] = {}
     datastore = None
     if database.kind == "sqlite":
-        for cls in classes:
-            storages[cls.name] = SQLiteViewStorage(
-                view_database_path(settings.data_dir, cls.name), cls()
+        for view in views:
+            storages[view.name] = SQLiteViewStorage(
+                view_database_path(location.data_dir, view.name), view
             )
     else:
         datastore = PostgresDatastore(
@@ -73,7 +121,7 @@ def open_read_models(
             user=database.user or "postgres", password=database.password,
             pool_size=4, max_overflow=8,
         )
-        for cls in classes:
-            storages[cls.name] = PostgresViewStorage(datastore, cls())
+        for view in views:
+            storages[view.name] = PostgresViewStorage(datastore, view)
     projectors = [Projector(app, storage) for storage in storages.values()]
     return ReadModels(storages, projectors, datastore)

@@ -51,7 +51,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 
 @pytest.fixture
 def app(store: Database) -> Iterator[Ledgerdesk]:
-    application = Ledgerdesk(env=event_store_env(store))
+    # Domain tests reply on email and web requests; which channels can deliver
+    # is the composition root's business (see test_reply_routing for the rule).
+    application = Ledgerdesk(env=event_store_env(store), reply_channels=("email", "web"))
     yield application
     application.close()
 

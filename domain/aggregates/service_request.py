@@ -116,14 +116,17 @@ class ServiceRequest(Aggregate):
         attachments: list[Attachment],
         recipient: str | None,
         actor: str,
+        channel: str | None = None,
     ) -> None:
+        """`channel`: where the reply goes (see domain.requests.routing); the
+        request's latest channel when not given."""
         if not body.strip():
             raise InvalidInput("a reply needs a body", fields={"body": "must not be empty"})
         if reply_id in self.replies:
             raise InvalidTransition(f"reply {reply_id} is already queued")
         self._reply_queued(
             reply_id=reply_id,
-            channel=self.channel,
+            channel=channel or self.channel,
             body=body,
             attachments=attachments,
             recipient=recipient,

@@ -7,8 +7,26 @@ import threading
 import pytest
 
 from domain.application import Ledgerdesk
+from domain.customers.commands import (
+    AddContact,
+    AssignRepresentative,
+    LinkIdentity,
+    RegisterCustomer,
+    RemoveContact,
+    SetPreferences,
+    UnlinkIdentity,
+    UpdateCustomer,
+)
 from domain.errors import AlreadyExists, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from domain.passwords import parse_token
+from domain.users.commands import (
+    AddUser,
+    DeactivateUser,
+    GrantRole,
+    IssueToken,
+    RevokeRole,
+    RevokeToken,
+)
 from ledgerdesk.config import Database
 from ledgerdesk.persistence import event_store_env
 
@@ -16,10 +34,10 @@ ADMIN = "admin@example.com"
 
 
 def test_register_customer_with_identities_and_find_them_again(app: Ledgerdesk) -> None:
-    app.register_customer(
+    app.handle(RegisterCustomer(
         "ACME", "艾克美设备有限公司", actor=ADMIN, classification="key_account",
         identities=[("email", "Service@Acme.cn"), ("phone", "+86 10-8888 1234")],
-    )
+    ))
     customer = app.customer("ACME")
     assert customer.name == "艾克美设备有限公司"
     assert customer.classification == "key_account"
@@ -29,91 +47,94 @@ def test_register_customer_with_identities_and_find_them_again(app: Ledgerdesk) 
 
 
 def test_duplicate_customer_code_is_refused_and_writes_nothing(app: Ledgerdesk) -> None:
-    app.register_customer("ACME", "Acme", actor=ADMIN)
+    app.handle(RegisterCustomer("ACME", "Acme", actor=ADMIN))
     before = app.recorder.max_notification_id()
     with pytest.raises(AlreadyExists, match="customer ACME already exists"):
-        app.register_customer("ACME", "Another Acme", actor=ADMIN)
+        app.handle(RegisterCustomer("ACME", "Another Acme", actor=ADMIN))
     assert app.recorder.max_notification_id() == before
     assert app.customer("ACME").name == "Acme"
 
 
 def test_an_identity_belongs_to_one_customer_only(app: Ledgerdesk) -> None:
-    app.register_customer("ACME", "Acme", actor=ADMIN, identities=[("email", "a@acme.cn")])
+    app.handle(RegisterCustomer("ACME", "Acme", actor=ADMIN, identities=[("email", "a@acme.cn")]))
     with pytest.raises(AlreadyExists, match="already belongs to customer ACME"):
-        app.register_customer("BETA", "Beta", actor=ADMIN, identities=[("email", "A@acme.cn")])
+        app.handle(RegisterCustomer("BETA", "Beta", actor=ADMIN, identities=[("email",
+                                    "A@acme.cn")]))
     with pytest.raises(NotFound):
         app.customer("BETA")  # the refused registration left nothing behind
-    app.register_customer("BETA", "Beta", actor=ADMIN)
+    app.handle(RegisterCustomer("BETA", "Beta", actor=ADMIN))
     with pytest.raises(AlreadyExists):
-        app.link_identity("BETA", "email", "a@acme.cn", actor=ADMIN)
+        app.handle(LinkIdentity("BETA", "email", "a@acme.cn", actor=ADMIN))
 
 
 def test_unlinked_identity_can_be_linked_to_another_customer(app: Ledgerdesk) -> None:
-    app.register_customer("ACME", "Acme", actor=ADMIN, identities=[("telegram", "424242")])
-    app.register_customer("BETA", "Beta", actor=ADMIN)
-    app.unlink_identity("ACME", "telegram", "424242", actor=ADMIN)
+    app.handle(RegisterCustomer("ACME", "Acme", actor=ADMIN, identities=[("telegram", "424242")]))
+    app.handle(RegisterCustomer("BETA", "Beta", actor=ADMIN))
+    app.handle(UnlinkIdentity("ACME", "telegram", "424242", actor=ADMIN))
     assert app.customer_by_identity("telegram", "424242") is None
-    app.link_identity("BETA", "telegram", "424242", actor=ADMIN)
+    app.handle(LinkIdentity("BETA", "telegram", "424242", actor=ADMIN))
     found = app.customer_by_identity("telegram", "424242")
     assert found is not None and found.code == "BETA"
     with pytest.raises(NotFound):
-        app.unlink_identity("ACME", "telegram", "424242", actor=ADMIN)
+        app.handle(UnlinkIdentity("ACME", "telegram", "424242", actor=ADMIN))
 
 
 def test_customer_refusals_name_the_field(app: Ledgerdesk) -> None:
     with pytest.raises(InvalidInput) as e:
-        app.register_customer("ACME", "Acme", actor=ADMIN, kind="robot")
+        app.handle(RegisterCustomer("ACME", "Acme", actor=ADMIN, kind="robot"))
     assert "kind" in e.value.fields
     with pytest.raises(InvalidInput) as e:
-        app.register_customer("has space", "Acme", actor=ADMIN)
+        app.handle(RegisterCustomer("has space", "Acme", actor=ADMIN))
     assert "code" in e.value.fields
     with pytest.raises(InvalidInput) as e:
-        app.register_customer("ACME", "Acme", actor=ADMIN, identities=[("email", "not-an-address")])
+        app.handle(RegisterCustomer("ACME", "Acme", actor=ADMIN, identities=[("email",
+                                    "not-an-address")]))
     assert "email" in e.value.fields
     with pytest.raises(NotFound):
-        app.update_customer("NOPE", {"name": "x"}, actor=ADMIN)
+        app.handle(UpdateCustomer("NOPE", {"name": "x"}, actor=ADMIN))
 
 
 def test_profile_contacts_preferences_and_representative(app: Ledgerdesk) -> None:
-    app.register_customer("ACME", "Acme", actor=ADMIN)
-    app.add_user("rep@desk.cn", ["agent"], actor=ADMIN, name="王芳")
-    app.update_customer("ACME", {"name": "Acme Ltd", "region": "华北"}, actor=ADMIN)
-    contact = app.add_contact("ACME", "李工", actor=ADMIN, department="设备科", phone="1390000")
-    app.set_preferences("ACME", {"language": "zh-CN", "channel": "email"}, actor=ADMIN)
-    app.assign_representative("ACME", "rep@desk.cn", actor=ADMIN)
+    app.handle(RegisterCustomer("ACME", "Acme", actor=ADMIN))
+    app.handle(AddUser("rep@desk.cn", ["agent"], actor=ADMIN, name="王芳"))
+    app.handle(UpdateCustomer("ACME", {"name": "Acme Ltd", "region": "华北"}, actor=ADMIN))
+    contact = app.handle(AddContact("ACME", "李工", actor=ADMIN,
+                                    department="设备科", phone="1390000"))
+    app.handle(SetPreferences("ACME", {"language": "zh-CN", "channel": "email"}, actor=ADMIN))
+    app.handle(AssignRepresentative("ACME", "rep@desk.cn", actor=ADMIN))
     customer = app.customer("ACME")
     assert customer.name == "Acme Ltd"
     assert customer.profile["region"] == "华北"
     assert customer.contacts[contact]["department"] == "设备科"
     assert customer.preferences["language"] == "zh-CN"
     assert customer.representative == "rep@desk.cn"
-    app.remove_contact("ACME", contact, actor=ADMIN)
+    app.handle(RemoveContact("ACME", contact, actor=ADMIN))
     assert app.customer("ACME").contacts == {}
-    app.add_user("cust@acme.cn", ["customer"], actor=ADMIN, customer_code="ACME")
+    app.handle(AddUser("cust@acme.cn", ["customer"], actor=ADMIN, customer_code="ACME"))
     with pytest.raises(InvalidInput, match="not a member of staff"):
-        app.assign_representative("ACME", "cust@acme.cn", actor=ADMIN)
+        app.handle(AssignRepresentative("ACME", "cust@acme.cn", actor=ADMIN))
 
 
 def test_users_roles_passwords_and_tokens(app: Ledgerdesk) -> None:
-    app.add_user("Agent@Desk.cn", ["agent"], actor=ADMIN, password="correct horse")
+    app.handle(AddUser("Agent@Desk.cn", ["agent"], actor=ADMIN, password="correct horse"))
     user = app.authenticate_password("agent@desk.cn", "correct horse")
     assert user.roles == ["agent"]
     with pytest.raises(PermissionDenied):
         app.authenticate_password("agent@desk.cn", "wrong password")
 
-    token = app.issue_token("agent@desk.cn", actor=ADMIN)
+    token = app.handle(IssueToken("agent@desk.cn", actor=ADMIN))
     assert app.authenticate_token(token).email == "agent@desk.cn"
     # Only the hash is stored: the token text appears nowhere in the event store.
     stored = app.recorder.select_notifications(start=1, limit=1000)
     assert all(token.encode() not in n.state for n in stored)
 
-    app.grant_role("agent@desk.cn", "manager", actor=ADMIN)
-    app.revoke_role("agent@desk.cn", "agent", actor=ADMIN)
+    app.handle(GrantRole("agent@desk.cn", "manager", actor=ADMIN))
+    app.handle(RevokeRole("agent@desk.cn", "agent", actor=ADMIN))
     assert app.user("agent@desk.cn").roles == ["manager"]
 
     parsed = parse_token(token)
     assert parsed is not None
-    app.revoke_token("agent@desk.cn", parsed[1], actor=ADMIN)
+    app.handle(RevokeToken("agent@desk.cn", parsed[1], actor=ADMIN))
     with pytest.raises(PermissionDenied):
         app.authenticate_token(token)
     with pytest.raises(PermissionDenied):
@@ -121,29 +142,29 @@ def test_users_roles_passwords_and_tokens(app: Ledgerdesk) -> None:
 
 
 def test_user_refusals(app: Ledgerdesk) -> None:
-    app.add_user("a@desk.cn", ["agent"], actor=ADMIN)
+    app.handle(AddUser("a@desk.cn", ["agent"], actor=ADMIN))
     with pytest.raises(AlreadyExists, match="already exists"):
-        app.add_user("A@DESK.CN", ["admin"], actor=ADMIN)
+        app.handle(AddUser("A@DESK.CN", ["admin"], actor=ADMIN))
     with pytest.raises(InvalidInput) as e:
-        app.add_user("b@desk.cn", ["boss"], actor=ADMIN)
+        app.handle(AddUser("b@desk.cn", ["boss"], actor=ADMIN))
     assert "role" in e.value.fields
     with pytest.raises(InvalidInput, match="--customer"):
-        app.add_user("c@acme.cn", ["customer"], actor=ADMIN)
+        app.handle(AddUser("c@acme.cn", ["customer"], actor=ADMIN))
     with pytest.raises(NotFound):
-        app.add_user("c@acme.cn", ["customer"], actor=ADMIN, customer_code="NOPE")
+        app.handle(AddUser("c@acme.cn", ["customer"], actor=ADMIN, customer_code="NOPE"))
     with pytest.raises(InvalidInput) as e:
-        app.add_user("d@desk.cn", ["agent"], actor=ADMIN, password="short")
+        app.handle(AddUser("d@desk.cn", ["agent"], actor=ADMIN, password="short"))
     assert "password" in e.value.fields
     with pytest.raises(InvalidTransition):
-        app.grant_role("a@desk.cn", "agent", actor=ADMIN)
+        app.handle(GrantRole("a@desk.cn", "agent", actor=ADMIN))
     with pytest.raises(NotFound):
         app.user("nobody@desk.cn")
 
 
 def test_deactivated_user_cannot_authenticate(app: Ledgerdesk) -> None:
-    app.add_user("a@desk.cn", ["agent"], actor=ADMIN, password="long enough")
-    token = app.issue_token("a@desk.cn", actor=ADMIN)
-    app.deactivate_user("a@desk.cn", actor=ADMIN)
+    app.handle(AddUser("a@desk.cn", ["agent"], actor=ADMIN, password="long enough"))
+    token = app.handle(IssueToken("a@desk.cn", actor=ADMIN))
+    app.handle(DeactivateUser("a@desk.cn", actor=ADMIN))
     with pytest.raises(PermissionDenied):
         app.authenticate_token(token)
     with pytest.raises(PermissionDenied):
@@ -171,7 +192,7 @@ def test_processes_starting_together_on_an_empty_store_all_start(store: Database
         thread.join()
     assert failures == []
     for n, app in enumerate(started):
-        app.register_customer(f"C{n}", f"客户 {n}", actor="admin")
+        app.handle(RegisterCustomer(f"C{n}", f"客户 {n}", actor="admin"))
     assert {started[0].customer(f"C{n}").name for n in range(6)} == {f"客户 {n}" for n in range(6)}
     for app in started:
         app.close()

@@ -29,6 +29,7 @@ from domain import ids
 from domain.aggregates.receipt import InboundReceipt
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore
+from domain.requests.commands import QueueReply
 from ledgerdesk.config import Database
 from projections.outbox import MAX_ATTEMPTS, OutboxView
 from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStorage
@@ -172,8 +173,9 @@ async def test_round_trip_in_gbk_with_attachment(
     assert len(dovecot.fetch_all("Processed")) == 1
 
     manual = blobs.put("重启步骤".encode(), "手册.txt", "text/plain")
-    reply_id = app.queue_reply(reference, "您好，请按住电源键十秒后重启。", "agent@ledgerdesk.test",
-                               attachments=[manual])
+    reply_id = app.handle(QueueReply(reference, "您好，请按住电源键十秒后重启。",
+                                     "agent@ledgerdesk.test",
+                               attachments=[manual]))
     sender = make_sender(app, blobs, outbox, smtp_server)
     assert await sender.run_once() == 2  # the acknowledgement and the agent's reply
 

@@ -12,20 +12,29 @@ import pytest
 from starlette.testclient import TestClient
 
 from domain.application import Ledgerdesk
+from domain.customers.commands import RegisterCustomer
 from domain.errors import AlreadyExists, InvalidInput, InvalidTransition, NotFound
+from domain.installed_base.commands import (
+    ChangeProductStatus,
+    RegisterProduct,
+    TransferProduct,
+    UpdateProduct,
+)
+from domain.requests.commands import OpenRequest
+from domain.users.commands import AddUser, IssueToken
+from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
 from projections.registry import ReadModels, open_read_models
-from read_api.app import create_app
 
 ADMIN, AGENT, ENGINEER = "admin@desk.cn", "agent@desk.cn", "engineer@desk.cn"
 
 
 @pytest.fixture
 def desk(app: Ledgerdesk) -> Ledgerdesk:
-    app.register_customer("ACME", "艾克美", actor=ADMIN)
-    app.register_customer("BETA", "Beta Ltd", actor=ADMIN)
-    app.add_user(AGENT, ["agent"], actor=ADMIN)
-    app.add_user(ENGINEER, ["engineer"], actor=ADMIN)
+    app.handle(RegisterCustomer("ACME", "艾克美", actor=ADMIN))
+    app.handle(RegisterCustomer("BETA", "Beta Ltd", actor=ADMIN))
+    app.handle(AddUser(AGENT, ["agent"], actor=ADMIN))
+    app.handle(AddUser(ENGINEER, ["engineer"], actor=ADMIN))
     return app
 
 
@@ -34,9 +43,9 @@ def api(
     store: Database, desk: Ledgerdesk, tmp_path: Path
 ) -> Iterator[tuple[TestClient, dict[str, str], ReadModels]]:
     settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b", secret_key="k")
-    desk.add_user("li@acme.cn", ["customer"], actor=ADMIN, customer_code="ACME")
-    desk.add_user("audit@desk.cn", ["auditor"], actor=ADMIN)
-    tokens = {who: desk.issue_token(who, actor=ADMIN)
+    desk.handle(AddUser("li@acme.cn", ["customer"], actor=ADMIN, customer_code="ACME"))
+    desk.handle(AddUser("audit@desk.cn", ["auditor"], actor=ADMIN))
+    tokens = {who: desk.handle(IssueToken(who, actor=ADMIN))
               for who in (AGENT, "li@acme.cn", "audit@desk.cn")}
     models = open_read_models(settings, desk)
     with TestClient(create_app(desk, models)) as client:
@@ -55,20 +64,21 @@ def sync(models: ReadModels) -> None:
 
 
 def test_register_change_and_transfer_a_product(desk: Ledgerdesk) -> None:
-    serial = desk.register_product(
+    serial = desk.handle(RegisterProduct(
         " MX3000-0817 ", "MX-3000", "ACME", actor=AGENT, installed_on="2024-03-18",
         warranty_until="2027-03-17", configuration={"firmware": "4.2.1"}, maintainer=ENGINEER,
-    )
+    ))
     assert serial == "MX3000-0817"
     product = desk.product("mx3000-0817")  # serials are matched without regard to case
     assert product.customer_code == "ACME" and product.status == "in_service"
     assert product.in_warranty(datetime(2027, 3, 17).date()) is True
     assert product.in_warranty(datetime(2027, 3, 18).date()) is False
 
-    desk.update_product(serial, {"warranty_until": "2028-03-17", "name": "一体机"}, actor=AGENT)
-    desk.update_product(serial, {"name": "一体机"}, actor=AGENT)  # no change, no event
-    desk.change_product_status(serial, "under_repair", actor=ENGINEER, reason="定影器更换")
-    desk.transfer_product(serial, "BETA", actor=AGENT)
+    desk.handle(UpdateProduct(serial, {"warranty_until": "2028-03-17",
+                              "name": "一体机"}, actor=AGENT))
+    desk.handle(UpdateProduct(serial, {"name": "一体机"}, actor=AGENT))  # no change, no event
+    desk.handle(ChangeProductStatus(serial, "under_repair", actor=ENGINEER, reason="定影器更换"))
+    desk.handle(TransferProduct(serial, "BETA", actor=AGENT))
     product = desk.product(serial)
     assert product.details["warranty_until"] == "2028-03-17"
     assert (product.status, product.customer_code) == ("under_repair", "BETA")
@@ -92,8 +102,8 @@ def test_invalid_products_are_refused_naming_the_field(
 ) -> None:
     values: dict[str, Any] = {"serial": "SN-1", "model": "M-1", **kwargs}
     with pytest.raises(InvalidInput) as refused:
-        desk.register_product(values.pop("serial"), values.pop("model"), "ACME", actor=AGENT,
-                              **values)
+        desk.handle(RegisterProduct(values.pop("serial"), values.pop("model"), "ACME", actor=AGENT,
+                              **values))
     assert field in refused.value.fields
     assert desk.recorder.max_notification_id() == _head_before_products(desk)
 
@@ -105,30 +115,30 @@ def _head_before_products(desk: Ledgerdesk) -> int:
 
 
 def test_product_refusals(desk: Ledgerdesk) -> None:
-    desk.register_product("SN-1", "M-1", "ACME", actor=AGENT)
+    desk.handle(RegisterProduct("SN-1", "M-1", "ACME", actor=AGENT))
     with pytest.raises(AlreadyExists):
-        desk.register_product("sn-1", "M-2", "BETA", actor=AGENT)
+        desk.handle(RegisterProduct("sn-1", "M-2", "BETA", actor=AGENT))
     with pytest.raises(NotFound):
-        desk.register_product("SN-2", "M-1", "NOBODY", actor=AGENT)
+        desk.handle(RegisterProduct("SN-2", "M-1", "NOBODY", actor=AGENT))
     with pytest.raises(NotFound):
-        desk.register_product("SN-3", "M-1", "ACME", actor=AGENT, maintainer="ghost@desk.cn")
+        desk.handle(RegisterProduct("SN-3", "M-1", "ACME", actor=AGENT, maintainer="ghost@desk.cn"))
     with pytest.raises(NotFound):
-        desk.change_product_status("SN-404", "faulty", actor=AGENT)
+        desk.handle(ChangeProductStatus("SN-404", "faulty", actor=AGENT))
     with pytest.raises(InvalidInput):
-        desk.change_product_status("SN-1", "exploded", actor=AGENT)
+        desk.handle(ChangeProductStatus("SN-1", "exploded", actor=AGENT))
     with pytest.raises(InvalidInput):
-        desk.update_product("SN-1", {"colour": "red"}, actor=AGENT)
+        desk.handle(UpdateProduct("SN-1", {"colour": "red"}, actor=AGENT))
     with pytest.raises(InvalidTransition):
-        desk.transfer_product("SN-1", "ACME", actor=AGENT)
-    desk.change_product_status("SN-1", "retired", actor=AGENT)
+        desk.handle(TransferProduct("SN-1", "ACME", actor=AGENT))
+    desk.handle(ChangeProductStatus("SN-1", "retired", actor=AGENT))
     with pytest.raises(InvalidTransition):
-        desk.change_product_status("SN-1", "in_service", actor=AGENT)
+        desk.handle(ChangeProductStatus("SN-1", "in_service", actor=AGENT))
     # Hotline intake: a unit registered to someone else cannot be named on a request.
     with pytest.raises(InvalidInput) as refused:
-        desk.open_request("BETA", "repair", "不制冷", actor=AGENT, product="sn-1")
+        desk.handle(OpenRequest("BETA", "repair", "不制冷", actor=AGENT, product="sn-1"))
     assert "product" in refused.value.fields
-    assert desk.open_request("ACME", "repair", "不制冷", actor=AGENT, product="SN-1")
-    assert desk.open_request("BETA", "repair", "旧机器", actor=AGENT, product="某型号冷水机")
+    assert desk.handle(OpenRequest("ACME", "repair", "不制冷", actor=AGENT, product="SN-1"))
+    assert desk.handle(OpenRequest("BETA", "repair", "旧机器", actor=AGENT, product="某型号冷水机"))
 
 
 def test_products_in_the_360_and_the_audit_trail_over_http(api: Any) -> None:

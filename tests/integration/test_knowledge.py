@@ -8,8 +8,16 @@ from pathlib import Path
 import pytest
 from eventsourcing.postgres import PostgresDatastore
 
-from domain.application import InboundMessage, Ledgerdesk
+from domain.application import Ledgerdesk
+from domain.customers.commands import RegisterCustomer
 from domain.errors import AlreadyExists, InvalidInput, InvalidTransition, NotFound
+from domain.knowledge.commands import (
+    ArticleFromRequest,
+    PublishArticle,
+    RetireArticle,
+    ReviseArticle,
+)
+from domain.requests.commands import ChangeStatus, InboundMessage, OpenRequest, RecordInbound
 from ledgerdesk.config import Database
 from projections.knowledge import KnowledgeView, article, search
 from projections.runner import Projector
@@ -50,7 +58,7 @@ def find(
 
 
 def publish_printer_articles(kb: Ledgerdesk) -> None:
-    kb.publish_article(
+    kb.handle(PublishArticle(
         "KB-0001",
         "打印机卡纸的处理",
         "打开前盖取出卡住的纸张\n检查搓纸轮是否磨损",
@@ -58,36 +66,36 @@ def publish_printer_articles(kb: Ledgerdesk) -> None:
         actor=AGENT,
         product="LJ-1020",
         tags=["打印机"],
-    )
-    kb.publish_article(
+    ))
+    kb.handle(PublishArticle(
         "KB-0002",
         "打印机日常维护",
         "定期清洁打印头\n卡纸多发时更换搓纸轮\n使用推荐纸张",
         kind="faq",
         actor=AGENT,
-    )
-    kb.publish_article(
+    ))
+    kb.handle(PublishArticle(
         "KB-0003",
         "Paper jam in the rear tray",
         "Open the rear door\nPull the jammed paper out",
         kind="solution",
         actor=AGENT,
         language="en",
-    )
-    kb.publish_article(
+    ))
+    kb.handle(PublishArticle(
         "KB-0004",
         "复印机不出纸",
         "检查纸盒是否放好\n更换进纸辊",
         kind="case",
         actor=AGENT,
-    )
+    ))
 
 
 # --- commands -----------------------------------------------------------------
 
 
 def test_publish_then_read_back(kb: Ledgerdesk) -> None:
-    article_id = kb.publish_article(
+    article_id = kb.handle(PublishArticle(
         "KB-0001",
         " 打印机卡纸 ",
         "第一步\n\n  第二步  ",
@@ -95,7 +103,7 @@ def test_publish_then_read_back(kb: Ledgerdesk) -> None:
         actor=AGENT,
         product="LJ-1020",
         tags=["打印机", "打印机", "卡纸"],
-    )
+    ))
     found = kb.article(article_id)
     assert (found.title, found.statements, found.tags) == (
         "打印机卡纸",
@@ -131,36 +139,36 @@ def test_publish_refuses_bad_input(kb: Ledgerdesk, changes: dict[str, object], f
     }
     values.update(changes)
     with pytest.raises(InvalidInput) as refused:
-        kb.publish_article(**values)  # type: ignore[arg-type]
+        kb.handle(PublishArticle(**values))  # type: ignore[arg-type]
     assert field in refused.value.fields
 
 
 def test_duplicate_article_id_is_refused(kb: Ledgerdesk) -> None:
-    kb.publish_article("KB-0001", "标题", "内容", kind="faq", actor=AGENT)
+    kb.handle(PublishArticle("KB-0001", "标题", "内容", kind="faq", actor=AGENT))
     with pytest.raises(AlreadyExists):
-        kb.publish_article("KB-0001", "另一个", "内容", kind="faq", actor=AGENT)
+        kb.handle(PublishArticle("KB-0001", "另一个", "内容", kind="faq", actor=AGENT))
     assert kb.article("KB-0001").title == "标题"
 
 
 def test_revise_and_retire_refusals(kb: Ledgerdesk) -> None:
     with pytest.raises(NotFound):
-        kb.revise_article("KB-0404", AGENT, title="x")
+        kb.handle(ReviseArticle("KB-0404", AGENT, title="x"))
     with pytest.raises(NotFound):
-        kb.retire_article("KB-0404", "过时", AGENT)
-    kb.publish_article("KB-0001", "标题", "内容", kind="faq", actor=AGENT)
+        kb.handle(RetireArticle("KB-0404", "过时", AGENT))
+    kb.handle(PublishArticle("KB-0001", "标题", "内容", kind="faq", actor=AGENT))
     with pytest.raises(InvalidInput):
-        kb.revise_article("KB-0001", AGENT)
+        kb.handle(ReviseArticle("KB-0001", AGENT))
     with pytest.raises(InvalidInput):
-        kb.revise_article("KB-0001", AGENT, body=" ")
+        kb.handle(ReviseArticle("KB-0001", AGENT, body=" "))
     with pytest.raises(InvalidInput):
-        kb.retire_article("KB-0001", " ", AGENT)
-    kb.revise_article("KB-0001", AGENT, title="标题")  # no change: nothing recorded
+        kb.handle(RetireArticle("KB-0001", " ", AGENT))
+    kb.handle(ReviseArticle("KB-0001", AGENT, title="标题"))  # no change: nothing recorded
     assert kb.article("KB-0001").version == 1
-    kb.retire_article("KB-0001", "产品停产", AGENT)
+    kb.handle(RetireArticle("KB-0001", "产品停产", AGENT))
     with pytest.raises(InvalidTransition):
-        kb.retire_article("KB-0001", "again", AGENT)
+        kb.handle(RetireArticle("KB-0001", "again", AGENT))
     with pytest.raises(InvalidTransition):
-        kb.revise_article("KB-0001", AGENT, title="新标题")
+        kb.handle(ReviseArticle("KB-0001", AGENT, title="新标题"))
     names = [type(e).__name__ for e in kb.events.get(kb.article("KB-0001").id)]
     assert names == ["Published", "Retired"]
 
@@ -211,7 +219,7 @@ def test_blank_query_is_refused(kb: Ledgerdesk, storage: ViewStorage) -> None:
 def test_retired_articles_disappear(kb: Ledgerdesk, storage: ViewStorage) -> None:
     publish_printer_articles(kb)
     assert find(kb, storage, "卡纸") == ["KB-0001", "KB-0002"]
-    kb.retire_article("KB-0001", "被 KB-0002 取代", AGENT)
+    kb.handle(RetireArticle("KB-0001", "被 KB-0002 取代", AGENT))
     assert find(kb, storage, "卡纸") == ["KB-0002"]
     row = article(storage, "KB-0001")
     assert row is not None and row["status"] == "retired"
@@ -220,7 +228,8 @@ def test_retired_articles_disappear(kb: Ledgerdesk, storage: ViewStorage) -> Non
 def test_revising_updates_the_index(kb: Ledgerdesk, storage: ViewStorage) -> None:
     publish_printer_articles(kb)
     assert find(kb, storage, "墨粉") == []
-    kb.revise_article("KB-0004", AGENT, title="复印机墨粉不足", body="更换墨粉盒", tags=["耗材"])
+    kb.handle(ReviseArticle("KB-0004", AGENT, title="复印机墨粉不足", body="更换墨粉盒",
+                            tags=["耗材"]))
     assert find(kb, storage, "墨粉") == ["KB-0004"]
     assert find(kb, storage, "进纸辊") == []  # the old body is no longer indexed
     assert find(kb, storage, "耗材") == ["KB-0004"]  # tags are searchable
@@ -230,8 +239,8 @@ def test_revising_updates_the_index(kb: Ledgerdesk, storage: ViewStorage) -> Non
 
 def test_rebuild_gives_the_same_results(kb: Ledgerdesk, storage: ViewStorage) -> None:
     publish_printer_articles(kb)
-    kb.revise_article("KB-0002", AGENT, body="定期清洁打印头\n卡纸时检查纸张")
-    kb.retire_article("KB-0004", "重复", AGENT)
+    kb.handle(ReviseArticle("KB-0002", AGENT, body="定期清洁打印头\n卡纸时检查纸张"))
+    kb.handle(RetireArticle("KB-0004", "重复", AGENT))
     projector = Projector(kb, storage)
     projector.catch_up()
     queries = ["卡纸", "打印机 卡纸", "paper jam", "纸张", "进纸辊"]
@@ -245,16 +254,17 @@ def test_rebuild_gives_the_same_results(kb: Ledgerdesk, storage: ViewStorage) ->
 
 @pytest.fixture
 def resolved_request(kb: Ledgerdesk) -> str:
-    kb.register_customer("ACME", "艾克美", actor="admin", identities=[("email", "li@acme.cn")])
-    reference = kb.open_request(
+    kb.handle(RegisterCustomer("ACME", "艾克美", actor="admin",
+                               identities=[("email", "li@acme.cn")]))
+    reference = kb.handle(OpenRequest(
         "ACME",
         "repair",
         "激光打印机频繁卡纸",
         actor=AGENT,
         description="每打印十页左右卡纸一次",
         product="LJ-1020",
-    )
-    kb.record_inbound(
+    ))
+    kb.handle(RecordInbound(
         InboundMessage(
             channel="email",
             external_id="<m1@acme.cn>",
@@ -263,15 +273,15 @@ def resolved_request(kb: Ledgerdesk) -> str:
             body="今天又卡纸了\n> 之前的邮件内容",
             reference=reference,
         )
-    )
-    kb.change_status(reference, "resolved", actor=AGENT, reason="更换搓纸轮后恢复正常")
+    ))
+    kb.handle(ChangeStatus(reference, "resolved", actor=AGENT, reason="更换搓纸轮后恢复正常"))
     return reference
 
 
 def test_article_from_a_resolved_request(
     kb: Ledgerdesk, storage: ViewStorage, resolved_request: str
 ) -> None:
-    article_id = kb.article_from_request(resolved_request, "KB-0100", "激光打印机卡纸", AGENT)
+    article_id = kb.handle(ArticleFromRequest(resolved_request, "KB-0100", "激光打印机卡纸", AGENT))
     made = kb.article(article_id)
     assert made.statements == [
         "激光打印机频繁卡纸",
@@ -288,15 +298,15 @@ def test_article_from_a_resolved_request(
     hits = search_after_catch_up(kb, storage, "搓纸轮")
     assert [(h["article_id"], h["snippet"]) for h in hits] == [("KB-0100", "更换搓纸轮后恢复正常")]
     with pytest.raises(AlreadyExists):
-        kb.article_from_request(resolved_request, "KB-0100", "再来一次", AGENT)
+        kb.handle(ArticleFromRequest(resolved_request, "KB-0100", "再来一次", AGENT))
 
 
 def test_only_finished_requests_become_articles(kb: Ledgerdesk, resolved_request: str) -> None:
-    kb.change_status(resolved_request, "open", actor=AGENT, reason="客户反馈仍卡纸")
+    kb.handle(ChangeStatus(resolved_request, "open", actor=AGENT, reason="客户反馈仍卡纸"))
     with pytest.raises(InvalidTransition):
-        kb.article_from_request(resolved_request, "KB-0100", "激光打印机卡纸", AGENT)
+        kb.handle(ArticleFromRequest(resolved_request, "KB-0100", "激光打印机卡纸", AGENT))
     with pytest.raises(NotFound):
-        kb.article_from_request("SR-999999", "KB-0100", "不存在", AGENT)
+        kb.handle(ArticleFromRequest("SR-999999", "KB-0100", "不存在", AGENT))
 
 
 def search_after_catch_up(

@@ -9,7 +9,19 @@ from typing import Any
 import psycopg
 import pytest
 
-from domain.application import InboundMessage, Ledgerdesk
+from domain.application import Ledgerdesk
+from domain.customers.commands import RegisterCustomer
+from domain.requests.commands import (
+    AddNote,
+    Assign,
+    ChangeStatus,
+    Escalate,
+    InboundMessage,
+    OpenRequest,
+    QueueReply,
+    RecordInbound,
+)
+from domain.users.commands import AddUser
 from ledgerdesk.config import Database, Settings
 from projections.audit import verify
 from projections.registry import ReadModels, open_read_models
@@ -34,9 +46,10 @@ def catch_up(models: ReadModels) -> None:
 
 
 def scenario(app: Ledgerdesk) -> tuple[str, str]:
-    app.register_customer("ACME", "艾克美", actor="admin", identities=[("email", "li@acme.cn")])
-    app.add_user(AGENT, ["agent"], actor="admin")
-    first = app.record_inbound(
+    app.handle(RegisterCustomer("ACME", "艾克美", actor="admin",
+                                identities=[("email", "li@acme.cn")]))
+    app.handle(AddUser(AGENT, ["agent"], actor="admin"))
+    first = app.handle(RecordInbound(
         InboundMessage(
             channel="email",
             external_id="<m1@acme.cn>",
@@ -52,15 +65,15 @@ def scenario(app: Ledgerdesk) -> tuple[str, str]:
                 },
             ),
         )
-    ).reference
-    app.assign(first, AGENT, actor="manager")
-    app.queue_reply(first, "请清理搓纸轮", actor=AGENT)
-    app.add_note(first, "内部：可能需要上门", actor=AGENT)
-    second = app.open_request(
+    )).reference
+    app.handle(Assign(first, AGENT, actor="manager"))
+    app.handle(QueueReply(first, "请清理搓纸轮", actor=AGENT))
+    app.handle(AddNote(first, "内部：可能需要上门", actor=AGENT))
+    second = app.handle(OpenRequest(
         "ACME", "complaint", "服务太慢", actor=AGENT, channel="phone", priority="urgent"
-    )
-    app.escalate(second, "大客户投诉", actor=AGENT)
-    app.change_status(first, "resolved", actor=AGENT, reason="已更换")
+    ))
+    app.handle(Escalate(second, "大客户投诉", actor=AGENT))
+    app.handle(ChangeStatus(first, "resolved", actor=AGENT, reason="已更换"))
     return first, second
 
 

@@ -10,10 +10,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from domain.application import Ledgerdesk
+from domain.users.commands import AddUser, IssueToken
 from ledgerdesk import demo
+from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
 from projections.registry import ReadModels, open_read_models
-from read_api.app import create_app
 
 
 @pytest.fixture
@@ -22,8 +23,9 @@ def api(
 ) -> Iterator[tuple[TestClient, dict[str, str], ReadModels]]:
     settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b", secret_key="k")
     tokens = demo.load(app)
-    app.add_user("partner@nordic.example.com", ["partner"], actor="t", customer_code="NORDIC")
-    tokens["partner"] = app.issue_token("partner@nordic.example.com", actor="t")
+    app.handle(AddUser("partner@nordic.example.com", ["partner"], actor="t",
+                       customer_code="NORDIC"))
+    tokens["partner"] = app.handle(IssueToken("partner@nordic.example.com", actor="t"))
     models = open_read_models(settings, app)
     with TestClient(create_app(app, models)) as client:
         yield client, tokens, models

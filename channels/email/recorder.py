@@ -1,0 +1,166 @@
+"""Raw mail in, one RecordInbound command out.
+
+The raw bytes are kept in the blob store first, then parsed; a message that
+cannot be parsed is still recorded (flagged, with its raw blob) so an agent sees
+it.  Threading clues (our own Message-IDs, In-Reply-To/References, the
+``[SR-…]`` token) are passed as hints: the domain decides which request, if any,
+the message joins.  Acknowledgements are a policy's business (policies.acknowledge).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from channels.email.composing import reference_in_own_message_id
+from channels.email.parsing import MalformedEmail, ParsedEmail, find_reference, parse_email
+from domain.application import Ledgerdesk
+from domain.blobstore import BlobStore, BlobTooLarge
+from domain.requests.commands import InboundMessage, Recorded, RecordInbound
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_SENDER = "unknown-sender@invalid"
+MALFORMED_SUBJECT = "[unreadable message]"
+# The raw message is the record of what arrived, so it is kept even when an attachment in it
+# is over the attachment limit; only something absurd is refused.
+RAW_MESSAGE_LIMIT = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    recorded: Recorded
+    malformed: bool
+
+
+class MessageRecorder:
+    """Raw bytes in, one recorded interaction out. Blocking."""
+
+    def __init__(self, app: Ledgerdesk, blobs: BlobStore) -> None:
+        self.app = app
+        self.blobs = blobs
+        self.raw_blobs = BlobStore(blobs.root, max(blobs.max_bytes, RAW_MESSAGE_LIMIT))
+
+    def record(self, raw: bytes) -> MessageOutcome:
+        details: dict[str, Any] = {}
+        try:
+            details["raw"] = self.raw_blobs.put(raw, "message.eml", "message/rfc822")["sha256"]
+        except BlobTooLarge as error:
+            details["raw_rejected"] = str(error)
+        try:
+            parsed = parse_email(raw)
+        except MalformedEmail as error:
+            return self._record_malformed(raw, details, error.reason)
+        except Exception as error:  # a parser bug must flag the message, not stop the mailbox
+            log.exception("parsing an inbound email failed")
+            return self._record_malformed(raw, details, f"the message could not be read: {error}")
+        recorded = self.app.handle(RecordInbound(self._inbound(parsed, details)))
+        return MessageOutcome(recorded, malformed=False)
+
+    def _inbound(self, parsed: ParsedEmail, details: dict[str, Any]) -> InboundMessage:
+        attachments, rejected = self._store_attachments(parsed)
+        sender = parsed.sender_address
+        if not _usable_address(sender):
+            details["original_sender"] = sender
+            sender = UNKNOWN_SENDER
+        details.update(
+            message_id=parsed.message_id,
+            in_reply_to=parsed.in_reply_to,
+            references=list(parsed.references),
+            to=list(parsed.to),
+            auto_reply=parsed.auto_reply_reason,
+            bounce=parsed.is_bounce,
+        )
+        if rejected:
+            details["rejected_attachments"] = rejected
+        return InboundMessage(
+            channel="email",
+            external_id=parsed.dedupe_key,
+            sender=sender,
+            body=parsed.body,
+            subject=parsed.subject,
+            sender_name=parsed.sender_name,
+            attachments=tuple(attachments),
+            occurred_at=parsed.date,
+            thread_hints=self._thread_hints(parsed),
+            details=details,
+        )
+
+    def _store_attachments(
+        self, parsed: ParsedEmail
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        stored: list[dict[str, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        for attachment in parsed.attachments:
+            try:
+                reference = self.blobs.put(
+                    attachment.data, attachment.filename, attachment.content_type
+                )
+            except BlobTooLarge as error:
+                rejected.append(
+                    {
+                        "filename": attachment.filename,
+                        "content_type": attachment.content_type,
+                        "size": len(attachment.data),
+                        "reason": str(error),
+                    }
+                )
+                continue
+            stored.append(
+                {**reference, "inline": attachment.inline, "content_id": attachment.content_id}
+            )
+        return stored, rejected
+
+    @staticmethod
+    def _thread_hints(parsed: ParsedEmail) -> tuple[str, ...]:
+        """Clues to the thread, best first: In-Reply-To, then References newest first (each
+        either one of our own Message-IDs, which carry the reference, or a message we
+        received), then the subject's [SR-…] token."""
+        hints: list[str] = []
+        ids = [parsed.in_reply_to] if parsed.in_reply_to else []
+        for message_id in [*ids, *reversed(parsed.references)]:
+            hints.append(reference_in_own_message_id(message_id) or message_id)
+        token = find_reference(parsed.subject)
+        if token is not None:
+            hints.append(token)
+        return tuple(dict.fromkeys(hints))
+
+    def _record_malformed(
+        self, raw: bytes, details: dict[str, Any], reason: str
+    ) -> MessageOutcome:
+        details["malformed"] = reason
+        sender = _best_effort_sender(raw)
+        recorded = self.app.handle(RecordInbound(
+            InboundMessage(
+                channel="email",
+                external_id="sha256:" + hashlib.sha256(raw).hexdigest(),
+                sender=sender,
+                body=f"This message could not be read ({reason}). The raw message is kept.",
+                subject=MALFORMED_SUBJECT,
+                details=details,
+            )
+        ))
+        return MessageOutcome(recorded, malformed=True)
+
+
+_FROM_ADDRESS = re.compile(
+    rb"^(?:from|sender|return-path)\s*:[^\n]*?([\w.+-]+@[\w-]+(?:\.[\w-]+)+)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _best_effort_sender(raw: bytes) -> str:
+    match = _FROM_ADDRESS.search(raw[:65536])
+    if match is None:
+        return UNKNOWN_SENDER
+    return match.group(1).decode("ascii", "replace").lower()
+
+
+def _usable_address(address: str) -> bool:
+    local, _, domain = address.partition("@")
+    return bool(local) and "." in domain and not any(c.isspace() for c in address)
+
+

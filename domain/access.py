@@ -1,0 +1,78 @@
+"""Who may see and do what: one module, used by the API, the console, the portal
+and the exports alike.  The HTTP layer only turns a token or a session into a
+`Principal`; every decision is made here.
+
+Permissions are named after what a person does; `ALLOWED` lists the roles that
+may do it (CONTRACT.md, "Who may do what").  Auditors read everything and change
+nothing; customers and partners see only their own organisation, and a foreign
+reference looks exactly like an unknown one to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from domain.errors import NotFound, PermissionDenied
+from domain.vocabulary import CUSTOMER_ROLES, STAFF_ROLES
+
+STAFF: Final = frozenset(STAFF_ROLES)
+CUSTOMERS: Final = frozenset(CUSTOMER_ROLES)
+
+ALLOWED: Final[dict[str, frozenset[str]]] = {
+    # reads
+    "read_queues": STAFF | {"auditor"},  # inbox, audit trail, audit verify
+    "read_own": STAFF | CUSTOMERS | {"auditor"},  # a request, a 360, knowledge
+    # commands
+    "open_request": STAFF | CUSTOMERS,
+    "reply": STAFF,
+    "note": STAFF,
+    "assign": STAFF,
+    "change_status": STAFF,
+    "log_call": STAFF,
+    "manage_customers": STAFF,
+    "manage_products": STAFF,
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    email: str
+    roles: tuple[str, ...]
+    customer_code: str | None
+
+    @property
+    def is_staff(self) -> bool:
+        return any(role in STAFF for role in self.roles)
+
+    @property
+    def is_auditor(self) -> bool:
+        return "auditor" in self.roles
+
+    @property
+    def is_customer_side(self) -> bool:
+        """Customers and partners: they see only their own organisation."""
+        return not self.is_staff and not self.is_auditor and any(
+            role in CUSTOMERS for role in self.roles
+        )
+
+    def may(self, permission: str) -> bool:
+        return any(role in ALLOWED[permission] for role in self.roles)
+
+
+def require(who: Principal, permission: str) -> None:
+    """Refuse with a message that says why; an auditor is told it is read-only."""
+    if who.may(permission):
+        return
+    if who.is_auditor and not who.is_staff and permission not in ("read_queues", "read_own"):
+        raise PermissionDenied("auditors cannot change anything")
+    if permission == "read_queues":
+        raise PermissionDenied("this is for staff and auditors only")
+    raise PermissionDenied("you may not do this")
+
+
+def require_visible(who: Principal, customer_code: str | None, what: str) -> None:
+    """A foreign reference is 404, exactly like an unknown one: its existence is
+    not something a customer of another organisation may learn."""
+    if who.is_customer_side and customer_code != who.customer_code:
+        raise NotFound(f"no {what}")

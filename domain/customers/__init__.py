@@ -1,0 +1,1 @@
+"""Customers: who they are, the identities they write from, contacts, merges."""

@@ -1,0 +1,1 @@
+"""Installed base: a customer's equipment by serial number, its details, status and owner."""

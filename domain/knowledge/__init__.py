@@ -1,0 +1,1 @@
+"""Knowledge: articles made of short statements, and resolved requests turned into knowledge."""

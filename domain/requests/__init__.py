@@ -1,0 +1,1 @@
+"""Service requests: messages in every channel, replies, notes, calls, status, assignment."""

@@ -1,0 +1,173 @@
+"""Handlers of the service-requests context: opening, replies, notes and agent actions.
+
+Inbound interactions (messages, faxes, calls) share one recording path in
+domain.requests.interactions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from eventsourcing.domain import Aggregate
+
+from domain import ids
+from domain.aggregates.installed_product import InstalledProduct, checked_serial
+from domain.aggregates.service_request import ServiceRequest
+from domain.commands import Handlers
+from domain.customers.handlers import load_customer
+from domain.errors import ConcurrentChange, InvalidInput, invalid
+from domain.requests.commands import (
+    AddNote,
+    Assign,
+    ChangePriority,
+    ChangeStatus,
+    Escalate,
+    MarkReplyDelivered,
+    MarkReplyFailed,
+    OpenRequest,
+    QueueReply,
+    RateSatisfaction,
+)
+from domain.requests.lookup import load_request
+from domain.requests.opening import new_request, summary
+from domain.requests.routing import route_reply
+from domain.store import Pending, Store
+from domain.users.handlers import load_user
+from domain.vocabulary import CHANNELS, PRIORITIES, REQUEST_TYPES, STAFF_ROLES, STATUSES, require_one_of
+
+handlers = Handlers()
+
+
+def change_request(
+    store: Store,
+    reference: str,
+    change: Callable[[ServiceRequest], list[Aggregate] | None],
+    expected_version: int | None = None,
+) -> None:
+    """Load the request, apply `change` (which may return other aggregates it
+    changed) and save them together, retrying on a race unless the caller
+    pinned the version it saw."""
+
+    def attempt() -> None:
+        request = load_request(store, reference)
+        if expected_version is not None and request.version != expected_version:
+            raise ConcurrentChange(
+                f"{reference} changed since you loaded it (version {expected_version}, "
+                f"now {request.version}); reload and try again"
+            )
+        others = change(request) or []
+        store.save(Pending([request, *others]))
+
+    store.retrying(attempt)
+
+
+@handlers(OpenRequest)
+def open_request(store: Store, c: OpenRequest) -> str:
+    require_one_of(c.request_type, REQUEST_TYPES, "type")
+    require_one_of(c.channel, CHANNELS, "channel")
+    require_one_of(c.priority, PRIORITIES, "priority")
+    if not c.subject.strip():
+        raise invalid("subject", "subject must not be empty")
+    product = (c.product or "").strip() or None
+    if product:
+        # A registered unit must be this customer's; an unregistered name or
+        # serial is kept as written (hotline callers often do not know it).
+        unit = _registered_unit(store, product)
+        if unit is not None and unit.customer_code != c.customer_code:
+            raise invalid("product", f"{product} is registered to another customer")
+
+    def attempt() -> str:
+        customer = load_customer(store, c.customer_code)
+        customer.require_active()
+        request = new_request(
+            store, customer, c.request_type, c.channel, c.subject.strip(), c.description,
+            c.actor, priority=c.priority, product=product,
+        )
+        store.save(Pending([request, customer]))
+        return request.reference
+
+    return store.retrying(attempt)
+
+
+def _registered_unit(store: Store, product: str) -> InstalledProduct | None:
+    try:
+        serial = checked_serial(product)
+    except InvalidInput:
+        return None
+    return store.get(InstalledProduct, ids.product_id(serial))
+
+
+@handlers(QueueReply)
+def queue_reply(store: Store, c: QueueReply) -> str:
+    reply_id = c.reply_id or uuid.uuid4().hex
+
+    def change(request: ServiceRequest) -> list[Aggregate]:
+        customer = load_customer(store, request.customer_code)
+        route = route_reply(customer, request.channel, c.channel, store.reply_channels)
+        request.queue_reply(reply_id, c.body, list(c.attachments), route.recipient, c.actor,
+                            channel=route.channel)
+        customer.record_contact(
+            channel=route.channel, direction="outbound", kind="reply",
+            reference=c.reference, summary=summary("", c.body), occurred_at=store.clock.now(),
+            actor=c.actor,
+        )
+        return [customer]
+
+    change_request(store, c.reference, change, c.expected_version)
+    return reply_id
+
+
+@handlers(MarkReplyDelivered)
+def mark_reply_delivered(store: Store, c: MarkReplyDelivered) -> None:
+    change_request(store, c.reference,
+                   lambda r: r.mark_delivered(c.reply_id, c.external_id, c.actor))
+
+
+@handlers(MarkReplyFailed)
+def mark_reply_failed(store: Store, c: MarkReplyFailed) -> None:
+    change_request(store, c.reference, lambda r: r.mark_delivery_failed(
+        c.reply_id, c.error, c.attempt, c.final, c.actor))
+
+
+@handlers(AddNote)
+def add_note(store: Store, c: AddNote) -> None:
+    change_request(store, c.reference, lambda r: r.add_note(c.body, list(c.attachments), c.actor))
+
+
+@handlers(Assign)
+def assign(store: Store, c: Assign) -> None:
+    staff = load_user(store, c.assignee)
+    if not any(role in STAFF_ROLES for role in staff.roles):
+        raise invalid("agent", f"{c.assignee} is not an agent or engineer")
+    change_request(store, c.reference, lambda r: r.assign(staff.email, c.actor, c.reason),
+                   c.expected_version)
+
+
+@handlers(ChangeStatus)
+def change_status(store: Store, c: ChangeStatus) -> None:
+    require_one_of(c.status, STATUSES, "status")
+    if c.status == "new":
+        raise invalid("status", "a request cannot go back to new")
+    change_request(store, c.reference, lambda r: r.change_status(c.status, c.actor, c.reason),
+                   c.expected_version)
+
+
+@handlers(Escalate)
+def escalate(store: Store, c: Escalate) -> None:
+    if not c.reason.strip():
+        raise invalid("reason", "say why the request is escalated")
+    change_request(store, c.reference,
+                   lambda r: r.escalate(c.reason, c.actor, c.level, c.due_at))
+
+
+@handlers(ChangePriority)
+def change_priority(store: Store, c: ChangePriority) -> None:
+    require_one_of(c.priority, PRIORITIES, "priority")
+    change_request(store, c.reference, lambda r: r.change_priority(c.priority, c.actor))
+
+
+@handlers(RateSatisfaction)
+def rate_satisfaction(store: Store, c: RateSatisfaction) -> None:
+    change_request(store, c.reference,
+                   lambda r: r.rate_satisfaction(c.score, c.comment, c.actor))

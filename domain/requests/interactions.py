@@ -1,0 +1,229 @@
+"""Recording what customers send, on any channel: one shape for every interaction.
+
+Find the sender and the request (creating a provisional customer or a new
+request when needed), apply the interaction, record the contact on the
+customer, and save it all with the receipt that makes it idempotent by
+(channel, the channel's own id).  Threading is decided here, from the
+domain's own index aggregates, so a channel only reports what it saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from eventsourcing.persistence import IntegrityError
+
+from domain import ids
+from domain.aggregates.customer import Customer
+from domain.aggregates.receipt import InboundReceipt
+from domain.aggregates.service_request import ServiceRequest
+from domain.commands import Handlers
+from domain.customers.handlers import (
+    checked_identity,
+    claim_identity,
+    customer_by_identity,
+    load_customer,
+)
+from domain.errors import invalid
+from domain.requests.commands import InboundMessage, LogCall, Recorded, RecordFax, RecordInbound
+from domain.requests.lookup import find_request, load_request
+from domain.requests.opening import first_line, new_request, summary
+from domain.store import Pending, Store
+from domain.vocabulary import CALL_DIRECTIONS, CHANNELS, REQUEST_TYPES, require_one_of
+
+handlers = Handlers()
+
+# The identity kind a sender on each channel is recognised by.  Web and chat
+# senders are signed-in users, so they arrive with their customer code instead.
+SENDER_IDENTITY_KIND = {"email": "email", "fax": "fax", "phone": "phone", "telegram": "telegram"}
+
+
+@handlers(RecordInbound)
+def record_inbound(store: Store, c: RecordInbound) -> Recorded:
+    message = c.message
+    require_one_of(message.channel, CHANNELS, "channel")
+    require_one_of(message.request_type, REQUEST_TYPES, "type")
+    occurred_at = message.occurred_at or store.clock.now()
+    who = c.actor or f"{message.channel}:{message.sender}"
+
+    def apply(request: ServiceRequest) -> None:
+        request.receive_message(
+            channel=message.channel, external_id=message.external_id, sender=message.sender,
+            subject=message.subject, body=message.body, attachments=list(message.attachments),
+            occurred_at=occurred_at, actor=who,
+            details=dict(message.details, sender_name=message.sender_name),
+        )
+
+    return _record(store, message, apply, who, kind="message", direction="inbound",
+                   subject=message.subject or first_line(message.body))
+
+
+@handlers(RecordFax)
+def record_fax(store: Store, c: RecordFax) -> Recorded:
+    fax = c.fax
+    occurred_at = fax.occurred_at or store.clock.now()
+    who = c.actor or f"fax:{fax.sender_number or 'unknown'}"
+    message = InboundMessage(
+        channel="fax", external_id=fax.external_id, sender=fax.sender_number or "unknown",
+        body=fax.ocr_text, reference=fax.reference, occurred_at=occurred_at,
+    )
+
+    def apply(request: ServiceRequest) -> None:
+        request.receive_fax(
+            external_id=fax.external_id, sender_number=fax.sender_number, image=fax.image,
+            ocr_text=fax.ocr_text, confidence=fax.confidence, pages=fax.pages,
+            occurred_at=occurred_at, actor=who,
+        )
+
+    return _record(store, message, apply, who, kind="fax", direction="inbound",
+                   subject=first_line(fax.ocr_text) or "Fax")
+
+
+@handlers(LogCall)
+def log_call(store: Store, c: LogCall) -> Recorded:
+    require_one_of(c.direction, CALL_DIRECTIONS, "direction")
+    if not c.number.strip():
+        raise invalid("number", "number must not be empty")
+    if c.ended_at is not None and c.ended_at < c.started_at:
+        raise invalid("ended_at", "a call cannot end before it starts")
+    message = InboundMessage(
+        channel="phone", external_id=c.call_id, sender=c.number, body=c.notes,
+        reference=c.reference, customer_code=c.customer_code, occurred_at=c.started_at,
+    )
+
+    def apply(request: ServiceRequest) -> None:
+        request.log_call(
+            call_id=c.call_id, direction=c.direction, number=c.number, agent=c.agent,
+            started_at=c.started_at, ended_at=c.ended_at, notes=c.notes, actor=c.actor,
+        )
+
+    preposition = "from" if c.direction == "inbound" else "to"
+    return _record(store, message, apply, c.actor, kind="call", direction=c.direction,
+                   subject=first_line(c.notes) or f"Call {preposition} {c.number}")
+
+
+def _record(
+    store: Store,
+    message: InboundMessage,
+    apply: Callable[[ServiceRequest], None],
+    actor: str,
+    *,
+    kind: str,
+    direction: str,
+    subject: str,
+) -> Recorded:
+    if not message.external_id:
+        raise invalid("external_id", f"a {kind} needs its channel's id")
+    occurred_at = message.occurred_at or store.clock.now()
+
+    def attempt() -> Recorded:
+        pending = Pending()
+        threaded = _thread(store, message)
+        customer, new_customer = _sender(store, pending, message, actor, threaded)
+        if threaded is not None and threaded.status != "closed":
+            request, new = threaded, False
+            if request.status == "resolved":
+                request.reopen(reason="the customer wrote again", actor=actor)
+        else:
+            # A message about a closed request starts a new one that points back.
+            request, new = new_request(
+                store, customer, message.request_type, message.channel,
+                subject or "(no subject)", message.body, actor,
+                follow_up_of=threaded.reference if threaded is not None else None,
+            ), True
+        apply(request)
+        customer.record_contact(
+            channel=message.channel, direction=direction, kind=kind,
+            reference=request.reference, summary=summary(message.subject, message.body),
+            occurred_at=occurred_at, actor=actor,
+        )
+        receipt = InboundReceipt(
+            channel=message.channel, external_id=message.external_id,
+            reference=request.reference, customer_code=customer.code, actor=actor,
+        )
+        pending.add(request, customer, receipt)
+        try:
+            store.save(pending)
+        except IntegrityError:
+            # Either another worker recorded this very message (then say so), or
+            # a stream we touched moved on (then the retry tries again).  The
+            # receipt is not looked up beforehand: duplicates are rare, and the
+            # atomic save is what guarantees "once" anyway.
+            seen = _receipt(store, message.channel, message.external_id)
+            if seen is not None:
+                return seen
+            raise
+        return Recorded(request.reference, customer.code, new_request=new,
+                        new_customer=new_customer)
+
+    return store.retrying(attempt)
+
+
+def _receipt(store: Store, channel: str, external_id: str) -> Recorded | None:
+    receipt = store.get(InboundReceipt, ids.receipt_id(channel, external_id))
+    if receipt is None:
+        return None
+    return Recorded(receipt.reference, receipt.customer_code, duplicate=True)
+
+
+def _thread(store: Store, message: InboundMessage) -> ServiceRequest | None:
+    """The request this message continues: one named outright must exist; the
+    channel's softer hints are tried in order and skipped when unknown."""
+    if message.reference:
+        return load_request(store, message.reference)
+    for hint in message.thread_hints:
+        if ids.REFERENCE_PATTERN.match(hint):
+            reference: str | None = hint
+        else:
+            receipt = store.get(InboundReceipt, ids.receipt_id(message.channel, hint))
+            reference = receipt.reference if receipt is not None else None
+        found = find_request(store, reference) if reference else None
+        if found is not None:
+            return found
+    return None
+
+
+def _sender(
+    store: Store,
+    pending: Pending,
+    message: InboundMessage,
+    actor: str,
+    threaded: ServiceRequest | None,
+) -> tuple[Customer, bool]:
+    """The customer a message comes from, creating a provisional one for a stranger."""
+    if message.customer_code:
+        customer = load_customer(store, message.customer_code)
+    else:
+        kind = SENDER_IDENTITY_KIND.get(message.channel)
+        if kind is None:
+            raise invalid("customer_code", f"{message.channel} messages need a customer")
+        kind, value = checked_identity(kind, message.sender)
+        found = None
+        if threaded is not None:
+            # The usual case, a reply on a thread: the request's own customer
+            # knows the sender, and the identity index need not be read.
+            owner = load_customer(store, threaded.customer_code)
+            found = owner if owner.has_identity(kind, value) else None
+        found = found or customer_by_identity(store, kind, value)
+        if found is None:
+            return _provisional_customer(store, pending, kind, value, message, actor), True
+        customer = found
+    if customer.merged_into:
+        customer = load_customer(store, customer.merged_into)
+    pending.add(customer)
+    return customer, False
+
+
+def _provisional_customer(
+    store: Store, pending: Pending, kind: str, value: str, message: InboundMessage, actor: str
+) -> Customer:
+    # The code is derived from the identity, so two workers meeting the same
+    # stranger at once create one customer: the second save conflicts and retries.
+    code = "P-" + ids.identity_id(kind, value).hex[:10].upper()
+    customer = Customer(
+        code=code, name=message.sender_name or value,
+        kind="person", classification="provisional", actor=actor, provisional=True,
+    )
+    pending.add(customer)
+    claim_identity(store, pending, customer, kind, value, actor)
+    return customer

@@ -1,0 +1,157 @@
+"""What every command handler needs: load, create-unique-or-conflict, save with retry.
+
+Handlers never touch the `eventsourcing` application directly; they go through
+this small surface, so each context's handlers read the same way and the rules
+for concurrency live in one place:
+
+- A command's changes to several aggregates are saved in one atomic write.
+- Uniqueness comes from aggregates whose id derives from the unique value (see
+  domain.ids): creating one twice is a version conflict inside that write.
+- A write that loses an optimistic-concurrency race is retried on fresh state
+  with a growing, jittered pause, so a burst of writers on one customer spreads
+  out instead of colliding again in lockstep; after the last try it is refused
+  with ConcurrentChange.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from domain import ids
+from domain.aggregates.sequence import ReferenceSequence
+from domain.clock import Clock, SystemClock
+from domain.errors import AlreadyExists, ConcurrentChange, NotFound
+
+A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+
+SYSTEM = "system"
+
+
+class Pending:
+    """Aggregates changed by one command, saved together at the end."""
+
+    def __init__(self, aggregates: Iterable[Aggregate] = ()) -> None:
+        self.aggregates: list[Aggregate] = []
+        self.add(*aggregates)
+
+    def add(self, *aggregates: Aggregate) -> None:
+        for aggregate in aggregates:
+            if all(a is not aggregate for a in self.aggregates):
+                self.aggregates.append(aggregate)
+
+
+class Store:
+    max_attempts = 8
+    first_pause = 0.002  # seconds; doubled per attempt, capped, then jittered
+    max_pause = 0.2
+    reference_block_size = 20
+
+    def __init__(
+        self,
+        app: Application[UUID],
+        clock: Clock | None = None,
+        reply_channels: Iterable[str] = (),
+    ) -> None:
+        self.app = app
+        self.clock: Clock = clock or SystemClock()
+        # Channels a reply can be delivered on in this deployment (a sender is
+        # configured); the composition root says which.
+        self.reply_channels = frozenset(reply_channels)
+        self._numbers: Iterator[int] = iter(())
+        self._numbers_lock = threading.Lock()
+
+    # --- reading ------------------------------------------------------------
+
+    def get(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            aggregate: Aggregate = self.app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, cls) else None
+
+    def load(self, cls: type[A], aggregate_id: UUID, missing: str) -> A:
+        found = self.get(cls, aggregate_id)
+        if found is None:
+            raise NotFound(missing)
+        return found
+
+    def events(self, aggregate_id: UUID, limit: int | None = None) -> list[Any]:
+        return list(self.app.events.get(aggregate_id, limit=limit))
+
+    # --- writing ------------------------------------------------------------
+
+    def save(self, pending: Pending | Aggregate, *more: Aggregate) -> None:
+        aggregates = pending.aggregates if isinstance(pending, Pending) else [pending]
+        self.app.save(*aggregates, *more)
+
+    def create(self, pending: Pending, exists: str) -> None:
+        """Save aggregates whose creation must be unique; a conflict on the first
+        one means it exists already."""
+        first = pending.aggregates[0]
+        try:
+            self.save(pending)
+        except IntegrityError:
+            if self.get(type(first), first.id) is not None:
+                raise AlreadyExists(exists) from None
+            raise
+
+    def retrying(self, attempt: Callable[[], T]) -> T:
+        """Run `attempt` (which loads, changes and saves) until it wins its race."""
+        for tries in range(self.max_attempts - 1):
+            try:
+                return attempt()
+            except IntegrityError:
+                pause = min(self.max_pause, self.first_pause * 2**tries)
+                time.sleep(random.uniform(pause / 2, pause))
+        try:
+            return attempt()
+        except IntegrityError:
+            raise ConcurrentChange(
+                "someone else changed the same record at the same moment; try again"
+            ) from None
+
+    def change(self, load: Callable[[], A], change: Callable[[A], object]) -> None:
+        """Load one aggregate, apply one change and save it, retrying on a race."""
+
+        def attempt() -> None:
+            aggregate = load()
+            change(aggregate)
+            self.save(aggregate)
+
+        self.retrying(attempt)
+
+    # --- request references -------------------------------------------------
+
+    def next_reference(self) -> str:
+        """SR-… numbers come from blocks reserved per process: unique, not gap-free."""
+        with self._numbers_lock:
+            number = next(self._numbers, None)
+            if number is None:
+                self._numbers = self._reserve_block()
+                number = next(self._numbers)
+            return ids.format_reference(number)
+
+    def _reserve_block(self) -> Iterator[int]:
+        sequence_id = ids.sequence_id("service-request")
+        size = self.reference_block_size
+
+        def attempt() -> Iterator[int]:
+            sequence = self.get(ReferenceSequence, sequence_id)
+            if sequence is None:
+                sequence = ReferenceSequence(name="service-request")
+            start = sequence.next_number
+            sequence.reserve(start=start, count=size)
+            self.save(sequence)
+            return iter(range(start, start + size))
+
+        return self.retrying(attempt)

@@ -1,0 +1,1 @@
+"""Users and access: staff, customer users, auditors; passwords and API tokens."""

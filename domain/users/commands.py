@@ -1,0 +1,60 @@
+"""Commands of the users context.  A password travels in a command only on its
+way to being hashed; no event ever holds it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class AddUser:
+    email: str
+    roles: Sequence[str]
+    actor: str
+    name: str = ""
+    customer_code: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class GrantRole:
+    email: str
+    role: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class RevokeRole:
+    email: str
+    role: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class SetPassword:
+    email: str
+    password: str = field(repr=False)
+    actor: str
+
+
+@dataclass(frozen=True)
+class IssueToken:
+    """Returns the new token; only its hash is stored, so it cannot be shown again."""
+
+    email: str
+    actor: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class RevokeToken:
+    email: str
+    token_id: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class DeactivateUser:
+    email: str
+    actor: str

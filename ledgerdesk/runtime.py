@@ -1,0 +1,73 @@
+"""Everything that runs beside the write side: read models, policies and background jobs.
+
+`serve`, `projections run` and the channels' CLI commands all assemble it
+here.  The projections run in every process (their tracking makes that safe);
+each channel loop and each policy runs under `Leadership`, so exactly one
+process runs it at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from ledgerdesk.bootstrap import Services
+from ledgerdesk.leadership import Job, Leadership
+from policies.acknowledge import AcknowledgementPolicy
+from policies.delivery import DeliveryPolicy
+from projections.registry import ReadModels, open_read_models, open_views
+from projections.runner import Projector
+
+log = logging.getLogger(__name__)
+
+POLICY_INTERVAL = 0.5  # seconds between looks at the log for the event-driven policies
+
+
+class Runtime:
+    def __init__(self, services: Services, leadership_retry: float = 2.0) -> None:
+        self.services = services
+        settings = services.settings
+        self.models: ReadModels = open_read_models(settings, services.app)
+        own = [a for channel in services.channels for a in channel.own_addresses]
+        self.acknowledgements = AcknowledgementPolicy(services.app, own_addresses=own)
+        self.policy_models = open_views(settings, services.app, [self.acknowledgements])
+        self.delivery = DeliveryPolicy(services.app, self.models["outbox"], services.senders)
+        self.leadership = Leadership(settings.database, settings.data_dir, leadership_retry)
+
+    def jobs(self) -> dict[str, Job]:
+        jobs: dict[str, Job] = {}
+        for channel in self.services.channels:
+            jobs.update(channel.loops())
+        jobs["acknowledgements"] = self._tracked_forever(
+            self.policy_models.projector(AcknowledgementPolicy.name))
+        jobs["delivery"] = self.delivery.run_forever
+        return jobs
+
+    async def run_jobs(self, stop: asyncio.Event) -> None:
+        async with asyncio.TaskGroup() as group:
+            for name, job in self.jobs().items():
+                group.create_task(self.leadership.run(name, job, stop))
+
+    async def policies_once(self) -> int:
+        """One pass of every policy, for a CLI command that recorded something:
+        acknowledge what is new, bring the outbox up to date, send what is due."""
+        await asyncio.to_thread(self.policy_models.projector(AcknowledgementPolicy.name).catch_up)
+        await asyncio.to_thread(self.models.projector("outbox").catch_up)
+        return await self.delivery.run_once()
+
+    def _tracked_forever(self, projector: Projector) -> Job:
+        async def run(stop: asyncio.Event) -> None:
+            while not stop.is_set():
+                try:
+                    await asyncio.to_thread(projector.catch_up)
+                except Exception:  # logged and tried again: one bad batch must not end it
+                    log.exception("the %s policy failed", projector.name)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), POLICY_INTERVAL)
+
+        return run
+
+    def close(self) -> None:
+        self.models.close()
+        self.policy_models.close()
