@@ -47,6 +47,7 @@ class ChannelCommand:
 @dataclass
 class Channel:
     name: ClassVar[str] = ""
+    off_hint: ClassVar[str] = ""  # what to set when the channel is off and a command needs it
     own_addresses: tuple[str, ...] = field(default=(), kw_only=True)
 
     def sender(self) -> Sender | None:

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from channels.base import ChannelCommand, ChannelConfigError
+from channels.base import Channel, ChannelCommand, ChannelConfigError
 from domain.errors import DomainError
 from domain.users.commands import AddUser, IssueToken
 from ledgerdesk import demo
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         for spec in specs:
             command = sub.add_parser(spec.name, help=spec.help)
             spec.configure(command)
-            command.set_defaults(handler=_channel_command(channel_type.name, spec))
+            command.set_defaults(handler=_channel_command(channel_type, spec))
 
     audit = commands.add_parser("audit", help="the tamper-evident audit trail").add_subparsers(
         title="audit commands")
@@ -180,15 +180,18 @@ def projections_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _channel_command(name: str, spec: ChannelCommand) -> Callable[[argparse.Namespace], int]:
+def _channel_command(
+    channel_type: type[Channel], spec: ChannelCommand
+) -> Callable[[argparse.Namespace], int]:
     """A channel's subcommand, run with the policies beside it (so what it records
     is acknowledged and delivered), and one last pass of them when it ends."""
 
     def handler(args: argparse.Namespace) -> int:
         with _services() as services:
-            channel = services.channel(name)
+            channel = services.channel(channel_type.name)
             if channel is None:
-                raise ConfigError(f"the {name} channel is off: see the README's configuration")
+                hint = channel_type.off_hint or f"the {channel_type.name} channel is off"
+                raise ConfigError(hint)
             runtime = Runtime(services)
             try:
                 lines = asyncio.run(_with_policies(runtime, spec, channel, args))

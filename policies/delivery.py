@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 
 from domain.application import Ledgerdesk
 from domain.delivery import MAX_ATTEMPTS, DeliveryError, Outbound, Sender
@@ -46,10 +47,11 @@ class DeliveryPolicy:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
 
-    async def run_once(self) -> int:
-        """Send every message due now; returns how many were delivered."""
+    async def run_once(self, now: datetime | None = None) -> int:
+        """Send every message due at `now` (the clock's now); returns how many were delivered."""
+        moment = now or self.app.clock.now()
         due = await asyncio.to_thread(
-            outbox.due, self.outbox, self.senders, self.app.clock.now(), self.batch_size
+            outbox.due, self.outbox, self.senders, moment, self.batch_size
         )
         delivered = 0
         for message in due:

@@ -60,8 +60,10 @@ OPENAPI: dict[str, Any] = {
             channel={"type": "string", "enum": list(CHANNELS)}))},
         "/service-requests/{ref}": {"get": _op("A request and its timeline", path=("ref",))},
         "/service-requests/{ref}/replies": {"post": _op(
-            "Queue a reply on the request's channel", ok="202", path=("ref",),
-            body=_props(("body",), body=_S))},
+            "Queue a reply on the channel of the customer's latest message, or on `channel`",
+            ok="202", path=("ref",), body=_props(
+                ("body",), body=_S, channel={"type": "string", "enum": list(CHANNELS)},
+                expected_version={"type": "integer"}))},
         "/service-requests/{ref}/notes": {"post": _op(
             "Add an internal note", ok="201", path=("ref",), body=_props(("body",), body=_S))},
         "/service-requests/{ref}/assign": {"post": _op(

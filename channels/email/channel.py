@@ -17,6 +17,7 @@ from domain.delivery import Sender
 
 class EmailChannel(Channel):
     name = "email"
+    off_hint = "email ingest is off: set LEDGERDESK_IMAP_HOST"
 
     def __init__(
         self,
@@ -53,7 +54,7 @@ class EmailChannel(Channel):
 
     def ingest(self) -> MailIngest:
         if self.imap is None:
-            raise ChannelConfigError("email ingest is off: set LEDGERDESK_IMAP_HOST")
+            raise ChannelConfigError(self.off_hint)
         return MailIngest(self.app, self.blobs, self.imap)
 
     def loops(self) -> dict[str, Loop]:

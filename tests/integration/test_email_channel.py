@@ -23,16 +23,22 @@ from typing import Any
 import pytest
 from eventsourcing.postgres import PostgresDatastore
 
-from channels.email.delivery import OutboxSender, SmtpConfig
-from channels.email.ingest import ImapConfig, MailIngest
+from channels.email.ingest import IngestReport, MailIngest
+from channels.email.sender import SmtpSender
+from channels.email.settings import ImapConfig, SmtpConfig
 from domain import ids
 from domain.aggregates.receipt import InboundReceipt
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore
+from domain.delivery import MAX_ATTEMPTS
 from domain.requests.commands import QueueReply
 from ledgerdesk.config import Database
-from projections.outbox import MAX_ATTEMPTS, OutboxView
+from policies.acknowledge import AcknowledgementPolicy
+from policies.delivery import DeliveryPolicy
+from projections.outbox import OutboxView
+from projections.runner import Projector
 from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStorage
+from projections.view import View
 from tests.support.mailservers import Dovecot, RecordingSMTPServer
 
 pytest_plugins = ["tests.support.mail_fixtures"]
@@ -44,10 +50,9 @@ CUSTOMER = "wang.fang@customer.example"
 # --- fixtures and helpers -------------------------------------------------------------------
 
 
-@pytest.fixture
-def outbox(store: Database, tmp_path: Path) -> Iterator[ViewStorage]:
+def open_storage(store: Database, tmp_path: Path, view: View) -> Iterator[ViewStorage]:
     if store.kind == "sqlite":
-        storage: ViewStorage = SQLiteViewStorage(tmp_path / "views" / "outbox.db", OutboxView())
+        storage: ViewStorage = SQLiteViewStorage(tmp_path / "views" / f"{view.name}.db", view)
         yield storage
         storage.close()
         return
@@ -56,29 +61,87 @@ def outbox(store: Database, tmp_path: Path) -> Iterator[ViewStorage]:
         password=store.password,
     )
     try:
-        yield PostgresViewStorage(datastore, OutboxView())
+        yield PostgresViewStorage(datastore, view)
     finally:
         datastore.close()
 
 
+@pytest.fixture
+def outbox(store: Database, tmp_path: Path) -> Iterator[ViewStorage]:
+    yield from open_storage(store, tmp_path, OutboxView())
+
+
+@pytest.fixture
+def policy_storage(store: Database, tmp_path: Path) -> Callable[[View], ViewStorage]:
+    """Storage for a policy's tracked state, closed when the test ends."""
+    opened: list[Iterator[ViewStorage]] = []
+
+    def open_for(view: View) -> ViewStorage:
+        opened.append(open_storage(store, tmp_path, view))
+        return next(opened[-1])
+
+    yield open_for
+    for generator in opened:
+        for _ in generator:
+            pass
+
+
+class AcknowledgedReport(IngestReport):
+    acknowledged: int = 0
+
+
+class Ingest:
+    """MailIngest, then the acknowledgement policy over what it recorded: what serve runs."""
+
+    def __init__(self, ingest: MailIngest, policy: AcknowledgementPolicy,
+                 projector: Projector) -> None:
+        self.ingest = ingest
+        self.policy = policy
+        self.projector = projector
+
+    async def run_once(self) -> AcknowledgedReport:
+        report = await self.ingest.run_once()
+        before = self.policy.queued
+        await asyncio.to_thread(self.projector.catch_up)
+        result = AcknowledgedReport(**vars(report))
+        result.acknowledged = self.policy.queued - before
+        return result
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        await self.ingest.run_forever(stop)
+
+
 def make_ingest(
-    app: Ledgerdesk, blobs: BlobStore, dovecot: Dovecot, **options: Any
-) -> MailIngest:
+    app: Ledgerdesk, blobs: BlobStore, dovecot: Dovecot,
+    storage: Callable[[View], ViewStorage], **options: Any
+) -> Ingest:
     limit = options.pop("acknowledgements_per_hour", 3)
     config = ImapConfig(
         host=dovecot.host, port=dovecot.port, user=dovecot.user, password=dovecot.password,
         timeout=5, **options,
     )
-    return MailIngest(app, blobs, config, SUPPORT, acknowledgements_per_hour=limit)
+    policy = AcknowledgementPolicy(app, own_addresses=[SUPPORT], per_hour=limit)
+    return Ingest(MailIngest(app, blobs, config), policy, Projector(app, storage(policy)))
+
+
+class Delivery:
+    """The outbox view brought up to date, then the delivery policy with the SMTP sender."""
+
+    def __init__(self, app: Ledgerdesk, outbox: ViewStorage, policy: DeliveryPolicy) -> None:
+        self.projector = Projector(app, outbox)
+        self.policy = policy
+
+    async def run_once(self, now: datetime | None = None) -> int:
+        await asyncio.to_thread(self.projector.catch_up)
+        return await self.policy.run_once(now)
 
 
 def make_sender(
     app: Ledgerdesk, blobs: BlobStore, outbox: ViewStorage, smtp: RecordingSMTPServer
-) -> OutboxSender:
-    return OutboxSender(
-        app, blobs, outbox, SmtpConfig(host=smtp.host, port=smtp.port, timeout=3),
-        f"Ledgerdesk Support <{SUPPORT}>", "ledgerdesk.test",
-    )
+) -> Delivery:
+    sender = SmtpSender(blobs, SmtpConfig(host=smtp.host, port=smtp.port, timeout=3),
+                        f"Ledgerdesk Support <{SUPPORT}>")
+    return Delivery(app, outbox, DeliveryPolicy(app, outbox, {"email": sender}))
 
 
 def customer_mail(
@@ -149,10 +212,11 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 15) -> None
 async def test_round_trip_in_gbk_with_attachment(
     app: Ledgerdesk, blobs: BlobStore, outbox: ViewStorage, dovecot: Dovecot,
     smtp_server: RecordingSMTPServer,
+    policy_storage: Callable[[View], ViewStorage],
 ) -> None:
     invoice = b"%PDF-1.4 invoice " + os.urandom(2000)
     dovecot.append(gbk_mail_with_attachment("<first@customer.example>", invoice))
-    ingest = make_ingest(app, blobs, dovecot)
+    ingest = make_ingest(app, blobs, dovecot, policy_storage)
 
     report = await ingest.run_once()
 
@@ -205,9 +269,10 @@ async def test_round_trip_in_gbk_with_attachment(
 
 async def test_a_reply_to_a_received_message_and_the_subject_token_thread(
     app: Ledgerdesk, blobs: BlobStore, dovecot: Dovecot,
+    policy_storage: Callable[[View], ViewStorage],
 ) -> None:
     dovecot.append(customer_mail("<a@customer.example>"))
-    ingest = make_ingest(app, blobs, dovecot)
+    ingest = make_ingest(app, blobs, dovecot, policy_storage)
     [reference] = (await ingest.run_once()).references
 
     # The customer follows up on their own mail (a CC thread), then writes fresh with the token.
@@ -241,11 +306,12 @@ BOUNCE = (
 
 async def test_a_message_delivered_twice_is_recorded_once(
     app: Ledgerdesk, blobs: BlobStore, dovecot: Dovecot,
+    policy_storage: Callable[[View], ViewStorage],
 ) -> None:
     raw = customer_mail("<dup@customer.example>")
     dovecot.append(raw)
     dovecot.append(raw)
-    ingest = make_ingest(app, blobs, dovecot)
+    ingest = make_ingest(app, blobs, dovecot, policy_storage)
 
     first = await ingest.run_once()
     dovecot.append(raw)  # e.g. a crash after recording, before the move
@@ -261,6 +327,7 @@ async def test_a_message_delivered_twice_is_recorded_once(
 
 async def test_auto_replies_bounces_and_our_own_mail_are_recorded_but_not_acknowledged(
     app: Ledgerdesk, blobs: BlobStore, dovecot: Dovecot,
+    policy_storage: Callable[[View], ViewStorage],
 ) -> None:
     dovecot.append(customer_mail("<ooo@customer.example>", subject="Out of office",
                                  sender="ooo@customer.example", Auto_Submitted="auto-replied"))
@@ -269,7 +336,7 @@ async def test_auto_replies_bounces_and_our_own_mail_are_recorded_but_not_acknow
     dovecot.append(BOUNCE)
     dovecot.append(customer_mail("<self@ledgerdesk.test>", subject="Loop", sender=SUPPORT))
 
-    report = await make_ingest(app, blobs, dovecot).run_once()
+    report = await make_ingest(app, blobs, dovecot, policy_storage).run_once()
 
     assert (report.recorded, report.acknowledged) == (4, 0)
     details = [events_named(app, ref, "MessageReceived")[0].details for ref in report.references]
@@ -282,11 +349,12 @@ async def test_auto_replies_bounces_and_our_own_mail_are_recorded_but_not_acknow
 
 async def test_malformed_mail_is_kept_raw_and_flagged(
     app: Ledgerdesk, blobs: BlobStore, dovecot: Dovecot,
+    policy_storage: Callable[[View], ViewStorage],
 ) -> None:
     raw = b"Subject: =?gbk?B?broken\r\nX-Junk: \xff\xfe\r\n\r\n--garbage without headers--\r\n"
     dovecot.append(raw)
 
-    report = await make_ingest(app, blobs, dovecot).run_once()
+    report = await make_ingest(app, blobs, dovecot, policy_storage).run_once()
 
     assert (report.recorded, report.malformed, report.acknowledged) == (1, 1, 0)
     [reference] = report.references
@@ -300,6 +368,7 @@ async def test_malformed_mail_is_kept_raw_and_flagged(
 
 async def test_an_attachment_over_the_limit_is_listed_not_stored(
     app: Ledgerdesk, blobs: BlobStore, dovecot: Dovecot,
+    policy_storage: Callable[[View], ViewStorage],
 ) -> None:
     message = EmailMessage()
     message["From"] = CUSTOMER
@@ -312,7 +381,7 @@ async def test_an_attachment_over_the_limit_is_listed_not_stored(
                            subtype="zip", filename="dump.zip")
     dovecot.append(message.as_bytes())
 
-    report = await make_ingest(app, blobs, dovecot).run_once()
+    report = await make_ingest(app, blobs, dovecot, policy_storage).run_once()
 
     assert report.recorded == 1
     received_event = events_named(app, report.references[0], "MessageReceived")[0]
@@ -325,15 +394,17 @@ async def test_an_attachment_over_the_limit_is_listed_not_stored(
 
 async def test_acknowledgements_are_rate_limited_per_address(
     app: Ledgerdesk, blobs: BlobStore, dovecot: Dovecot,
+    policy_storage: Callable[[View], ViewStorage],
 ) -> None:
     for n in range(3):
         dovecot.append(customer_mail(f"<new-{n}@customer.example>", subject=f"Problem {n}"))
-    ingest = make_ingest(app, blobs, dovecot, acknowledgements_per_hour=2)
+    ingest = make_ingest(app, blobs, dovecot, policy_storage, acknowledgements_per_hour=2)
 
     first = await ingest.run_once()
     dovecot.append(customer_mail("<new-3@customer.example>", subject="Problem 3"))
     # A fresh ingest (another process, or after a restart) sees the same limit.
-    second = await make_ingest(app, blobs, dovecot, acknowledgements_per_hour=2).run_once()
+    second = await make_ingest(app, blobs, dovecot, policy_storage,
+                               acknowledgements_per_hour=2).run_once()
 
     assert (first.recorded, first.acknowledged) == (3, 2)
     assert (second.recorded, second.acknowledged) == (1, 0)
@@ -342,18 +413,20 @@ async def test_acknowledgements_are_rate_limited_per_address(
 # --- delivery: the relay down, back, and gone for good ------------------------------------
 
 
-async def acknowledged_request(app: Ledgerdesk, blobs: BlobStore, dovecot: Dovecot) -> str:
+async def acknowledged_request(app: Ledgerdesk, blobs: BlobStore, dovecot: Dovecot,
+    policy_storage: Callable[[View], ViewStorage],
+) -> str:
     dovecot.append(customer_mail("<needs-ack@customer.example>"))
-    report = await make_ingest(app, blobs, dovecot).run_once()
+    report = await make_ingest(app, blobs, dovecot, policy_storage).run_once()
     assert report.acknowledged == 1
     return report.references[0]
 
 
 async def test_a_relay_that_is_down_is_retried_with_backoff(
     app: Ledgerdesk, blobs: BlobStore, outbox: ViewStorage, dovecot: Dovecot,
-    smtp_server: RecordingSMTPServer,
+    smtp_server: RecordingSMTPServer, policy_storage: Callable[[View], ViewStorage],
 ) -> None:
-    reference = await acknowledged_request(app, blobs, dovecot)
+    reference = await acknowledged_request(app, blobs, dovecot, policy_storage)
     sender = make_sender(app, blobs, outbox, smtp_server)
     smtp_server.stop()
 
@@ -373,9 +446,9 @@ async def test_a_relay_that_is_down_is_retried_with_backoff(
 
 async def test_after_the_last_attempt_the_failure_is_final(
     app: Ledgerdesk, blobs: BlobStore, outbox: ViewStorage, dovecot: Dovecot,
-    smtp_server: RecordingSMTPServer,
+    smtp_server: RecordingSMTPServer, policy_storage: Callable[[View], ViewStorage],
 ) -> None:
-    reference = await acknowledged_request(app, blobs, dovecot)
+    reference = await acknowledged_request(app, blobs, dovecot, policy_storage)
     sender = make_sender(app, blobs, outbox, smtp_server)
     smtp_server.stop()
 
@@ -395,8 +468,10 @@ async def test_after_the_last_attempt_the_failure_is_final(
 
 async def test_run_forever_reconnects_after_the_server_restarts_mid_idle(
     app: Ledgerdesk, blobs: BlobStore, dovecot: Dovecot,
+    policy_storage: Callable[[View], ViewStorage],
 ) -> None:
-    ingest = make_ingest(app, blobs, dovecot, reconnect_initial=0.2, reconnect_max=1)
+    ingest = make_ingest(app, blobs, dovecot, policy_storage, reconnect_initial=0.2,
+                         reconnect_max=1)
     stop = asyncio.Event()
     loop = asyncio.create_task(ingest.run_forever(stop))
     try:
