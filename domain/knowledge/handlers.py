@@ -17,8 +17,8 @@ from domain.errors import AlreadyExists, InvalidTransition
 from domain.knowledge.commands import (
     ArticleFromRequest,
     PublishArticle,
-    ReviseArticle,
     RetireArticle,
+    ReviseArticle,
 )
 from domain.knowledge.statements import guess_language, request_statements
 from domain.requests.lookup import load_request

@@ -34,7 +34,14 @@ from domain.requests.opening import new_request, summary
 from domain.requests.routing import route_reply
 from domain.store import Pending, Store
 from domain.users.handlers import load_user
-from domain.vocabulary import CHANNELS, PRIORITIES, REQUEST_TYPES, STAFF_ROLES, STATUSES, require_one_of
+from domain.vocabulary import (
+    CHANNELS,
+    PRIORITIES,
+    REQUEST_TYPES,
+    STAFF_ROLES,
+    STATUSES,
+    require_one_of,
+)
 
 handlers = Handlers()
 
