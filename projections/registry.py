@@ -7,12 +7,15 @@ every view in the event store's database, each with its own tracking table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresDatastore
 
 from projections.audit import AuditView
@@ -112,9 +115,8 @@ def open_views(location: Location, app: Application[Any], views: Iterable[View])
     datastore = None
     if database.kind == "sqlite":
         for view in views:
-            storages[view.name] = SQLiteViewStorage(
-                view_database_path(location.data_dir, view.name), view
-            )
+            path = view_database_path(location.data_dir, view.name)
+            storages[view.name] = _created(functools.partial(SQLiteViewStorage, path, view))
     else:
         datastore = PostgresDatastore(
             dbname=database.name, host=database.host, port=database.port,
@@ -122,6 +124,24 @@ def open_views(location: Location, app: Application[Any], views: Iterable[View])
             pool_size=4, max_overflow=8,
         )
         for view in views:
-            storages[view.name] = PostgresViewStorage(datastore, view)
+            storages[view.name] = _created(
+                functools.partial(PostgresViewStorage, datastore, view))
     projectors = [Projector(app, storage) for storage in storages.values()]
     return ReadModels(storages, projectors, datastore)
+
+
+STARTUP_ATTEMPTS = 10
+
+
+def _created(make: Callable[[], ViewStorage]) -> ViewStorage:
+    """Processes that start together each run CREATE TABLE IF NOT EXISTS for every
+    view; PostgreSQL can refuse the losers of that race ("duplicate key ... pg_type")
+    and SQLite can answer "database is locked".  By the next try the tables exist."""
+    for attempt in range(STARTUP_ATTEMPTS):
+        try:
+            return make()
+        except PersistenceError:
+            if attempt == STARTUP_ATTEMPTS - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")

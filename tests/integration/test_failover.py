@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -41,14 +42,18 @@ def mail(n: int) -> bytes:
 
 
 def readiness(port: int) -> dict[str, object]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
-        return dict(json.loads(answer.read()))
+    """/readyz, whether it says ready (200) or catching up (503): both list what runs here."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
+            return dict(json.loads(answer.read()))
+    except urllib.error.HTTPError as error:
+        return dict(json.loads(error.read()))
 
 
 def readiness_or_none(port: int) -> dict[str, object] | None:
     try:
         return readiness(port)
-    except Exception:  # not listening yet, or 503 while it catches up
+    except (OSError, ValueError):  # not listening yet
         return None
 
 
