@@ -1,7 +1,7 @@
 """Turn the raw bytes of one inbound email into the facts the service desk needs.
 
 Pure functions, no I/O. The standard ``email`` package (``policy.default``) splits the MIME tree;
-header text, charsets and filenames are decoded here, because real-world Chinese mail breaks the
+header text and charsets are decoded in ``mail_text``, the MIME tree walked in ``mail_parts``, because real-world Chinese mail breaks the
 rules in ways the library decodes into replacement characters: GBK text labelled ``gb2312``,
 unencoded 8-bit headers, multi-byte characters split across two encoded words.
 """
