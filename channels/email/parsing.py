@@ -1,9 +1,10 @@
 """Turn the raw bytes of one inbound email into the facts the service desk needs.
 
-Pure functions, no I/O. The standard ``email`` package (``policy.default``) splits the MIME tree;
-header text and charsets are decoded in ``mail_text`` and the parts walked in ``mail_parts``,
-because real-world Chinese mail breaks the rules in ways the library decodes into replacement characters: GBK text labelled ``gb2312``,
-unencoded 8-bit headers, multi-byte characters split across two encoded words.
+Pure functions, no I/O. The standard ``email`` package (``policy.default``) splits the MIME
+tree; header text and charsets are decoded in ``mail_text`` and the parts walked in
+``mail_parts``, because real-world Chinese mail breaks the rules in ways the library decodes
+into replacement characters: GBK text labelled ``gb2312``, unencoded 8-bit headers,
+multi-byte characters split across two encoded words.
 """
 
 from __future__ import annotations
