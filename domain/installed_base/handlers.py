@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from eventsourcing.persistence import IntegrityError
-
 from domain import ids
 from domain.aggregates.installed_product import InstalledProduct, checked_serial
 from domain.commands import Handlers
 from domain.customers.handlers import load_customer
-from domain.errors import AlreadyExists, NotFound
+from domain.errors import NotFound
 from domain.installed_base.commands import (
     ChangeProductStatus,
     RegisterProduct,
     TransferProduct,
     UpdateProduct,
 )
-from domain.store import Store
+from domain.store import Pending, Store
 from domain.users.handlers import load_user
 
 handlers = Handlers()
@@ -45,12 +43,7 @@ def register_product(store: Store, c: RegisterProduct) -> str:
             warranty_until=c.warranty_until, configuration=c.configuration,
             maintainer=c.maintainer,
         )
-        try:
-            store.save(product)
-        except IntegrityError:
-            if find_product(store, product.serial) is not None:
-                raise AlreadyExists(f"product {product.serial} is registered already") from None
-            raise
+        store.create(Pending([product]), f"product {product.serial} is registered already")
         return product.serial
 
     return store.retrying(attempt)

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from eventsourcing.persistence import IntegrityError
-
 from domain.aggregates.knowledge import KnowledgeArticle
 from domain.commands import Handlers
-from domain.errors import AlreadyExists, InvalidTransition
+from domain.errors import InvalidTransition
 from domain.knowledge.commands import (
     ArticleFromRequest,
     PublishArticle,
@@ -22,7 +20,7 @@ from domain.knowledge.commands import (
 )
 from domain.knowledge.statements import guess_language, request_statements
 from domain.requests.lookup import load_request
-from domain.store import Store
+from domain.store import Pending, Store
 
 handlers = Handlers()
 
@@ -52,14 +50,9 @@ def publish_article(store: Store, c: PublishArticle) -> str:
             product=c.product, tags=tags, language=c.language,
             source_reference=c.source_reference,
         )
-        try:
-            store.save(article)
-        except IntegrityError:
-            # The id is derived from article_id, so a second article with the
-            # same id conflicts on version 1 inside the store's own write.
-            if find_article(store, article.article_id) is not None:
-                raise AlreadyExists(f"article {article.article_id} exists already") from None
-            raise
+        # The id is derived from article_id, so a second article with the same id
+        # conflicts on version 1 inside the store's own write.
+        store.create(Pending([article]), f"article {article.article_id} exists already")
         return article.article_id
 
     return store.retrying(attempt)
