@@ -37,6 +37,7 @@ from domain.requests import handlers as requests
 from domain.requests import interactions
 from domain.requests.lookup import load_request
 from domain.store import Store
+from domain.text import check_command
 from domain.users import handlers as users
 
 HANDLERS: dict[type, Handler] = merged(
@@ -92,6 +93,8 @@ class Ledgerdesk(Application[UUID]):
         handler = HANDLERS.get(type(command))
         if handler is None:
             raise TypeError(f"no handler for {type(command).__name__}")
+        # Whatever the entry point, nothing that would break a later read is stored.
+        check_command(command)
         return handler(self.store, command)
 
     # --- lookups by natural key ------------------------------------------------
