@@ -129,6 +129,11 @@ class TimelineView(View):
     def rated(self, db: Db, e: Any, position: int) -> None:
         self._add(db, e, position, "satisfaction", body=e.comment, score=e.score)
 
+    @handles(SR.ReferenceClaimed)
+    def claimed(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "claim", body=f"claims {e.claimed}", claimed=e.claimed,
+                  sender=e.sender)
+
     @handles(SR.CustomerChanged)
     def customer(self, db: Db, e: Any, position: int) -> None:
         self._add(db, e, position, "customer", to=e.to_code, **{"from": e.from_code})

@@ -299,6 +299,12 @@ class ServiceRequest(Aggregate):
     def _satisfaction_rated(self, score: int, comment: str, actor: str) -> None:
         self.satisfaction = score
 
+    @event("ReferenceClaimed")
+    def record_claim(self, claimed: str, sender: str, actor: str) -> None:
+        """The message that opened this request names `claimed`, a request of
+        another customer, but came from someone that request does not know; an
+        agent decides whether the two belong together."""
+
     @event("CustomerChanged")
     def change_customer(self, from_code: str, to_code: str, actor: str) -> None:
         """The request moves to another customer (a provisional one was merged)."""

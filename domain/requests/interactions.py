@@ -5,6 +5,16 @@ request when needed), apply the interaction, record the contact on the
 customer, and save it all with the receipt that makes it idempotent by
 (channel, the channel's own id).  Threading is decided here, from the
 domain's own index aggregates, so a channel only reports what it saw.
+
+Who may join a thread: what a channel found in a message (an `[SR-…]` in a
+subject, an In-Reply-To, a reference read from a fax) is only a claim, and
+references are sequential, so anyone can guess one.  A claimed request is
+continued only when the sender is known to it: an identity of its customer,
+an address of one of that customer's contacts, or the request's original
+sender.  Anyone else opens a request of their own, which records the claim
+(`ReferenceClaimed`) for an agent to judge.  A request named outright (by a
+signed-in customer, or an agent logging a call) is trusted: the entry point
+has already checked that the caller may see it.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from domain.customers.handlers import (
     customer_by_identity,
     load_customer,
 )
-from domain.errors import invalid
+from domain.errors import InvalidInput, invalid
 from domain.requests.commands import InboundMessage, LogCall, Recorded, RecordFax, RecordInbound
 from domain.requests.lookup import find_request, load_request
 from domain.requests.opening import first_line, new_request, summary
@@ -65,7 +75,9 @@ def record_fax(store: Store, c: RecordFax) -> Recorded:
     who = c.actor or f"fax:{fax.sender_number or 'unknown'}"
     message = InboundMessage(
         channel="fax", external_id=fax.external_id, sender=fax.sender_number or "unknown",
-        body=fax.ocr_text, reference=fax.reference, occurred_at=occurred_at,
+        body=fax.ocr_text, occurred_at=occurred_at,
+        # A reference read from the page is a claim, vetted like any other.
+        thread_hints=(fax.reference,) if fax.reference else (),
     )
 
     def apply(request: ServiceRequest) -> None:
@@ -119,6 +131,10 @@ def _record(
     def attempt() -> Recorded:
         pending = Pending()
         threaded = _thread(store, message)
+        claimed: str | None = None
+        if threaded is not None and not message.reference and not message.customer_code:
+            if _known_sender(store, threaded, message) is None:
+                claimed, threaded = threaded.reference, None
         customer, new_customer = _sender(store, pending, message, actor, threaded)
         if threaded is not None and threaded.status != "closed":
             request, new = threaded, False
@@ -131,6 +147,8 @@ def _record(
                 subject or "(no subject)", message.body, actor,
                 follow_up_of=threaded.reference if threaded is not None else None,
             ), True
+            if claimed is not None:
+                request.record_claim(claimed=claimed, sender=message.sender, actor=actor)
         apply(request)
         customer.record_contact(
             channel=message.channel, direction=direction, kind=kind,
@@ -190,21 +208,19 @@ def _sender(
     actor: str,
     threaded: ServiceRequest | None,
 ) -> tuple[Customer, bool]:
-    """The customer a message comes from, creating a provisional one for a stranger."""
+    """The customer a message comes from, creating a provisional one for a
+    stranger.  On a thread the sender was vetted (or the thread named by a
+    trusted caller): the message belongs to the request's customer."""
     if message.customer_code:
         customer = load_customer(store, message.customer_code)
+    elif threaded is not None:
+        customer = load_customer(store, threaded.customer_code)
     else:
         kind = SENDER_IDENTITY_KIND.get(message.channel)
         if kind is None:
             raise invalid("customer_code", f"{message.channel} messages need a customer")
         kind, value = checked_identity(kind, message.sender)
-        found = None
-        if threaded is not None:
-            # The usual case, a reply on a thread: the request's own customer
-            # knows the sender, and the identity index need not be read.
-            owner = load_customer(store, threaded.customer_code)
-            found = owner if owner.has_identity(kind, value) else None
-        found = found or customer_by_identity(store, kind, value)
+        found = customer_by_identity(store, kind, value)
         if found is None:
             return _provisional_customer(store, pending, kind, value, message, actor), True
         customer = found
@@ -212,6 +228,50 @@ def _sender(
         customer = load_customer(store, customer.merged_into)
     pending.add(customer)
     return customer, False
+
+
+def _known_sender(
+    store: Store, request: ServiceRequest, message: InboundMessage
+) -> Customer | None:
+    """The request's customer when the sender is someone that request knows."""
+    kind = SENDER_IDENTITY_KIND.get(message.channel)
+    if kind is None:
+        return None
+    try:
+        kind, value = checked_identity(kind, message.sender)
+    except InvalidInput:
+        return None
+    owner = load_customer(store, request.customer_code)
+    if owner.merged_into:
+        owner = load_customer(store, owner.merged_into)
+    if (owner.has_identity(kind, value) or _is_contact(owner, kind, value)
+            or _original_sender(store, request, kind) == value):
+        return owner
+    return None
+
+
+def _is_contact(customer: Customer, kind: str, value: str) -> bool:
+    for details in customer.contacts.values():
+        for detail in details.values():
+            try:
+                if isinstance(detail, str) and checked_identity(kind, detail)[1] == value:
+                    return True
+            except InvalidInput:
+                continue
+    return False
+
+
+def _original_sender(store: Store, request: ServiceRequest, kind: str) -> str | None:
+    """Who wrote the message that opened the request (its second event, when
+    a message opened it), normalised like an identity."""
+    for event in store.events(request.id, limit=3):
+        sender = getattr(event, "sender", None) or getattr(event, "sender_number", None)
+        if isinstance(sender, str):
+            try:
+                return checked_identity(kind, sender)[1]
+            except InvalidInput:
+                return None
+    return None
 
 
 def _provisional_customer(
