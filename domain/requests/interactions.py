@@ -132,9 +132,9 @@ def _record(
         pending = Pending()
         threaded = _thread(store, message)
         claimed: str | None = None
-        if threaded is not None and not message.reference and not message.customer_code:
-            if _known_sender(store, threaded, message) is None:
-                claimed, threaded = threaded.reference, None
+        vetted = bool(message.reference or message.customer_code)
+        if threaded is not None and not vetted and _known_sender(store, threaded, message) is None:
+            claimed, threaded = threaded.reference, None
         customer, new_customer = _sender(store, pending, message, actor, threaded)
         if threaded is not None and threaded.status != "closed":
             request, new = threaded, False
