@@ -6,19 +6,36 @@ and pulling works the same on both stores), decodes them with the
 application's mapper, and hands each batch to the view's storage, which writes
 rows and tracking position in one transaction.  Batching is what makes a
 rebuild fast: one commit per batch, not per event.
+
+One event must never stop a view for good.  When a batch fails with an error
+that is not the database being unavailable or busy, the batch is applied again
+one event at a time; an event that fails twice on its own is a poison event:
+the view records it in `projection_failures` (shown by `projections status` and
+/readyz), moves past it and goes on.  Errors of the database itself (down,
+locked, a concurrent worker's position) are raised as before: skipping an event
+because the network blinked would lose it from the view for good.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from eventsourcing.application import Application
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    Notification,
+    OperationalError,
+)
 
+from domain.text import clean
 from projections.storage import ViewStorage
 
 log = logging.getLogger(__name__)
@@ -29,11 +46,20 @@ DEFAULT_BATCH = 500
 TIDY_AFTER = 50_000
 
 
+# Errors that say "not now" rather than "never": the event is tried again later.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OperationalError, InterfaceError, IntegrityError, sqlite3.OperationalError,
+    psycopg.OperationalError, psycopg.InterfaceError, psycopg.IntegrityError, TimeoutError,
+    ConnectionError,
+)
+
+
 @dataclass(frozen=True)
 class Status:
     name: str
     position: int
     head: int
+    failures: int = 0
 
     @property
     def lag(self) -> int:
@@ -56,7 +82,8 @@ class Projector:
         return self.storage.max_tracking_id(self.app.name) or 0
 
     def status(self) -> Status:
-        return Status(self.name, self.position(), self.app.recorder.max_notification_id() or 0)
+        return Status(self.name, self.position(), self.app.recorder.max_notification_id() or 0,
+                      len(self.storage.failures()))
 
     def catch_up(self, batch_size: int = DEFAULT_BATCH, max_batches: int | None = None) -> int:
         """Apply everything new; returns how many events were applied."""
@@ -69,10 +96,14 @@ class Projector:
             )
             if not notifications:
                 break
-            batch = [(self.app.mapper.to_domain_event(n), n) for n in notifications]
-            self.storage.write(self.app.name, batch)
+            try:
+                self.storage.write(self.app.name, [self._decoded(n) for n in notifications])
+            except TRANSIENT:
+                raise
+            except Exception:
+                self._one_by_one(notifications)
             position = notifications[-1].id
-            applied += len(batch)
+            applied += len(notifications)
             batches += 1
         self.untidy += applied
         caught_up = max_batches is None or batches < max_batches
@@ -80,6 +111,27 @@ class Projector:
             self.storage.tidy()
             self.untidy = 0
         return applied
+
+    def _decoded(self, notification: Notification) -> tuple[Any, Notification]:
+        return self.app.mapper.to_domain_event(notification), notification
+
+    def _one_by_one(self, notifications: Sequence[Notification]) -> None:
+        for notification in notifications:
+            for attempt in (1, 2):
+                try:
+                    self.storage.write(self.app.name, [self._decoded(notification)])
+                    break
+                except TRANSIENT:
+                    raise
+                except Exception as error:
+                    if attempt == 2:
+                        self._skip(notification, error)
+
+    def _skip(self, notification: Notification, error: Exception) -> None:
+        log.error("projection %s passes over event %s (%s): %s", self.name, notification.id,
+                  notification.topic, error, exc_info=error)
+        why = clean(f"{type(error).__name__}: {error}")[:1000]
+        self.storage.skip(self.app.name, notification, why)
 
     def rebuild(self, batch_size: int = 2000) -> int:
         self.storage.drop(self.app.name)

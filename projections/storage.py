@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -23,11 +24,21 @@ from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
-from projections.view import Db, View
+from projections.view import Db, View, iso
 
 log = logging.getLogger(__name__)
 
 Batch = Sequence[tuple[Any, Notification]]  # (domain event, the stored notification)
+
+# Events a view passed over; shared by every view of a PostgreSQL store.
+FAILURES_SCHEMA = """CREATE TABLE IF NOT EXISTS projection_failures (
+    view TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    topic TEXT NOT NULL,
+    error TEXT NOT NULL,
+    failed_at TEXT NOT NULL,
+    PRIMARY KEY (view, position)
+)"""
 
 
 class ViewStorage(Protocol):
@@ -42,6 +53,10 @@ class ViewStorage(Protocol):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
 
     def drop(self, application_name: str) -> None: ...
+
+    def skip(self, application_name: str, notification: Notification, error: str) -> None: ...
+
+    def failures(self) -> list[dict[str, Any]]: ...
 
     def close(self) -> None: ...
 
@@ -71,6 +86,24 @@ class _ViewTransactions:
             # insert's result, which must not be mistaken for a view statement's.
             self._insert_tracking(c, Tracking(application_name, batch[-1][1].id))
 
+    def skip(self, application_name: str, notification: Notification, error: str) -> None:
+        """Pass over one event this view cannot apply (a poison event), saying
+        so in `projection_failures`, in the transaction that moves the position
+        past it: the view goes on, and the failure stays visible until the next
+        rebuild, which tries the event again."""
+        with self.datastore.transaction(commit=True) as c:
+            Db(c, self.dialect).execute(
+                "INSERT INTO projection_failures (view, position, topic, error, failed_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (view, position) DO NOTHING",
+                (self.view.name, notification.id, notification.topic, error,
+                 iso(datetime.now(UTC))),
+            )
+            self._insert_tracking(c, Tracking(application_name, notification.id))
+
+    def failures(self) -> list[dict[str, Any]]:
+        return self.query("SELECT position, topic, error, failed_at FROM projection_failures "
+                          "WHERE view = ? ORDER BY position", (self.view.name,))
+
     def _pipelined(self, cursor: Any) -> AbstractContextManager[Any]:
         return nullcontext()
 
@@ -85,6 +118,7 @@ class _ViewTransactions:
                 db.execute(f"DROP TABLE IF EXISTS {table}")
             db.execute(f"DELETE FROM {self.tracking_table} WHERE application_name = ?",
                        (application_name,))
+            db.execute("DELETE FROM projection_failures WHERE view = ?", (self.view.name,))
         self.create_view_tables()
 
     def create_view_tables(self) -> None:
@@ -104,6 +138,7 @@ class _ViewTransactions:
             self._serialise_upgrades(db)
             db.execute("CREATE TABLE IF NOT EXISTS view_versions "
                        "(name TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+            db.execute(FAILURES_SCHEMA)
             row = db.one("SELECT version FROM view_versions WHERE name = ?", (view.name,))
             if (row["version"] if row else 1) != view.version:
                 if row:  # otherwise a new store, or tables from before versions existed
@@ -114,6 +149,7 @@ class _ViewTransactions:
                 # Every application's position, but not the library's own marker row.
                 db.execute(f"DELETE FROM {self.tracking_table} WHERE application_name <> ?",
                            (self.table_migration_identifier,))
+                db.execute("DELETE FROM projection_failures WHERE view = ?", (view.name,))
             for statement in view.schema:
                 db.execute(statement)
             db.execute("INSERT INTO view_versions (name, version) VALUES (?, ?) "

@@ -131,8 +131,8 @@ def test_rebuild_gives_the_same_rows(app: Ledgerdesk, views: ReadModels) -> None
     assert after == before
 
 
-class Crash(Exception):
-    pass
+class Crash(BaseException):
+    """The process dies (like SystemExit or a kill): not an error a view could pass over."""
 
 
 def test_crash_in_the_middle_of_a_batch_is_harmless(
