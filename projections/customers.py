@@ -1,6 +1,14 @@
 """Customer 360, the customer half: profile, contacts, identities, preferences,
 representative, the log of every contact, and the installed base.  The request half (open and closed
-requests, satisfaction) is read from the inbox view by the read API."""
+requests, satisfaction) is read from the inbox view by the read API.
+
+A unit's service history (维修历史) belongs to the unit, not to its owner of the
+day: `unit_requests` links a request to a registered unit when the request's
+customer owned that unit at the time (in log order), and the link stays when
+the unit changes hands.  A request naming a serial its customer does not own is
+kept as written but joins no unit's history, so nobody can write into another
+customer's record by quoting a serial.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +17,15 @@ from typing import Any
 from domain.aggregates.customer import CORE_FIELDS, Customer
 from domain.aggregates.installed_product import DETAIL_FIELDS as PRODUCT_DETAIL_FIELDS
 from domain.aggregates.installed_product import InstalledProduct
+from domain.aggregates.service_request import ServiceRequest
 from projections.view import Db, View, from_json, handles, iso, to_json
 
 
 class CustomersView(View):
     name = "customers"
-    tables = ("customers", "customer_contacts", "customer_products")
+    version = 2
+    tables = ("customers", "customer_contacts", "customer_products", "request_products",
+              "unit_requests")
     schema = (
         """CREATE TABLE IF NOT EXISTS customers (
             id TEXT PRIMARY KEY,
@@ -61,6 +72,18 @@ class CustomersView(View):
         )""",
         "CREATE INDEX IF NOT EXISTS customer_products_owner "
         "ON customer_products (customer_code, serial)",
+        # The product each request named as written, to link it when the unit is
+        # registered after the request was opened.
+        """CREATE TABLE IF NOT EXISTS request_products (
+            reference TEXT PRIMARY KEY,
+            customer_code TEXT NOT NULL,
+            product TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS unit_requests (
+            serial TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            PRIMARY KEY (serial, reference)
+        )""",
     )
 
     @handles(Customer.Registered)
@@ -158,6 +181,7 @@ class CustomersView(View):
              e.install_address, e.installed_on, e.warranty_until, to_json(e.configuration),
              e.maintainer, iso(e.timestamp), iso(e.timestamp)),
         )
+        self._link_earlier_requests(db, e.serial, e.customer_code)
 
     @handles(InstalledProduct.DetailsChanged)
     def product_changed(self, db: Db, e: Any, position: int) -> None:
@@ -173,6 +197,30 @@ class CustomersView(View):
     @handles(InstalledProduct.OwnerChanged)
     def product_owner(self, db: Db, e: Any, position: int) -> None:
         self._set_product(db, e, "customer_code", e.to_code)
+        row = db.one("SELECT serial FROM customer_products WHERE id = ?", (str(e.originator_id),))
+        if row:
+            self._link_earlier_requests(db, row["serial"], e.to_code)
+
+    @handles(ServiceRequest.Opened)
+    def request_opened(self, db: Db, e: Any, position: int) -> None:
+        if not e.product:
+            return
+        product = e.product.strip().upper()
+        db.execute("INSERT INTO request_products (reference, customer_code, product) "
+                   "VALUES (?, ?, ?) ON CONFLICT (reference) DO NOTHING",
+                   (e.reference, e.customer_code, product))
+        db.execute("""INSERT INTO unit_requests (serial, reference)
+                      SELECT serial, ? FROM customer_products
+                      WHERE UPPER(serial) = ? AND customer_code = ?
+                      ON CONFLICT (serial, reference) DO NOTHING""",
+                   (e.reference, product, e.customer_code))
+
+    def _link_earlier_requests(self, db: Db, serial: str, customer_code: str) -> None:
+        db.execute("""INSERT INTO unit_requests (serial, reference)
+                      SELECT ?, reference FROM request_products
+                      WHERE product = ? AND customer_code = ?
+                      ON CONFLICT (serial, reference) DO NOTHING""",
+                   (serial, serial.upper(), customer_code))
 
     @staticmethod
     def _set_product(db: Db, e: Any, column: str, value: Any) -> None:

@@ -150,9 +150,10 @@ def customer_360(models: ReadModels, who: Principal, code: str) -> dict[str, Any
         product["configuration"] = from_json(product["configuration"])
         until = product["warranty_until"]
         product["in_warranty"] = None if until is None else until >= today
-        # 维修历史: the requests that name this unit.
-        product["requests"] = [r["reference"] for r in requests
-                               if (r["product"] or "").upper() == product["serial"].upper()]
+        # 维修历史: the unit's own history, from every owner it has had.
+        product["requests"] = [r["reference"] for r in models["customers"].query(
+            "SELECT reference FROM unit_requests WHERE serial = ? ORDER BY reference",
+            (product["serial"],))]
     return {
         "code": customer["code"],
         "profile": {

@@ -11,12 +11,10 @@ from collections.abc import Callable
 
 from eventsourcing.domain import Aggregate
 
-from domain import ids
-from domain.aggregates.installed_product import InstalledProduct, checked_serial
 from domain.aggregates.service_request import ServiceRequest
 from domain.commands import Handlers
 from domain.customers.handlers import load_customer
-from domain.errors import ConcurrentChange, InvalidInput, invalid
+from domain.errors import ConcurrentChange, invalid
 from domain.requests.commands import (
     AddNote,
     Assign,
@@ -76,13 +74,11 @@ def open_request(store: Store, c: OpenRequest) -> str:
     require_one_of(c.priority, PRIORITIES, "priority")
     if not c.subject.strip():
         raise invalid("subject", "subject must not be empty")
+    # The product is kept as written, whether or not it names a registered unit
+    # (hotline callers often do not know the serial).  A serial registered to
+    # another customer is answered the same as an unknown one, so nobody learns
+    # whose units are whose; it just joins no unit's history (projections.customers).
     product = (c.product or "").strip() or None
-    if product:
-        # A registered unit must be this customer's; an unregistered name or
-        # serial is kept as written (hotline callers often do not know it).
-        unit = _registered_unit(store, product)
-        if unit is not None and unit.customer_code != c.customer_code:
-            raise invalid("product", f"{product} is registered to another customer")
 
     def attempt() -> str:
         customer = load_customer(store, c.customer_code)
@@ -95,14 +91,6 @@ def open_request(store: Store, c: OpenRequest) -> str:
         return request.reference
 
     return store.retrying(attempt)
-
-
-def _registered_unit(store: Store, product: str) -> InstalledProduct | None:
-    try:
-        serial = checked_serial(product)
-    except InvalidInput:
-        return None
-    return store.get(InstalledProduct, ids.product_id(serial))
 
 
 @handlers(QueueReply)

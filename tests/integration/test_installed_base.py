@@ -133,10 +133,9 @@ def test_product_refusals(desk: Ledgerdesk) -> None:
     desk.handle(ChangeProductStatus("SN-1", "retired", actor=AGENT))
     with pytest.raises(InvalidTransition):
         desk.handle(ChangeProductStatus("SN-1", "in_service", actor=AGENT))
-    # Hotline intake: a unit registered to someone else cannot be named on a request.
-    with pytest.raises(InvalidInput) as refused:
-        desk.handle(OpenRequest("BETA", "repair", "不制冷", actor=AGENT, product="sn-1"))
-    assert "product" in refused.value.fields
+    # A unit registered to someone else is taken as written, like an unknown one
+    # (the answer must not tell whose it is); it joins no unit's history.
+    assert desk.handle(OpenRequest("BETA", "repair", "不制冷", actor=AGENT, product="sn-1"))
     assert desk.handle(OpenRequest("ACME", "repair", "不制冷", actor=AGENT, product="SN-1"))
     assert desk.handle(OpenRequest("BETA", "repair", "旧机器", actor=AGENT, product="某型号冷水机"))
 
@@ -178,10 +177,28 @@ def test_products_in_the_360_and_the_audit_trail_over_http(api: Any) -> None:
     assert [p["serial"] for p in after["installed_products"]] == ["MX-1"]
     beta = call(client, agent, "GET", "/customers/BETA/360").json()
     assert [p["serial"] for p in beta["installed_products"]] == ["CH500-7781"]
+    # The repair history went with the unit to its new owner.
+    assert beta["installed_products"][0]["requests"] == [reference]
     trail = call(client, auditor, "GET", "/audit?customer=BETA").json()["events"]
     product_events = [row["type"].rsplit(".", 1)[-1] for row in trail
                       if row["type"].startswith("InstalledProduct")]
     assert product_events == ["Registered", "StatusChanged", "OwnerChanged"]
+
+
+def test_a_customer_cannot_tell_other_customers_serials_from_unknown_ones(api: Any) -> None:
+    client, tokens, models = api
+    agent, customer = tokens[AGENT], tokens["li@acme.cn"]
+    assert call(client, agent, "POST", "/customers/BETA/products",
+                json={"serial": "BETA-UNIT-1", "model": "M"}).status_code == 201
+    answers = [call(client, customer, "POST", "/service-requests", json={
+        "customer_code": "ACME", "type": "repair", "subject": "坏了", "product": serial})
+        for serial in ("BETA-UNIT-1", "NEVER-SEEN-9")]
+    assert [a.status_code for a in answers] == [201, 201]
+    assert set(answers[0].json()) == set(answers[1].json()) == {"reference"}
+    sync(models)
+    # Quoting BETA's serial wrote nothing into BETA's unit history.
+    beta = call(client, agent, "GET", "/customers/BETA/360").json()
+    assert beta["installed_products"][0]["requests"] == []
 
 
 @pytest.mark.parametrize(
