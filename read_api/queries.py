@@ -19,6 +19,7 @@ from domain.errors import NotFound, invalid
 from domain.vocabulary import CHANNELS, OPEN_STATUSES, STATUSES
 from projections.registry import ReadModels
 from projections.view import from_json, iso
+from read_api import customer_view
 
 QUEUES = ("unassigned", "mine", "pending_customer", "escalated", "sla_at_risk")
 SLA_RISK_WINDOW = timedelta(hours=1)
@@ -119,11 +120,13 @@ def service_request(models: ReadModels, who: Principal, reference: str) -> dict[
         "SELECT at, kind, channel, direction, actor, body, attachments, data FROM timeline "
         "WHERE request_id = ? ORDER BY position", (header.pop("id"),)
     ):
-        if row["kind"] == "note" and who.is_customer_side:
-            continue  # internal notes are never shown to the customer
         row["attachments"] = from_json(row["attachments"])
         row["data"] = from_json(row["data"])
-        timeline.append(row)
+        shown = customer_view.entry_for(who, row) if who.is_customer_side else row
+        if shown is not None:
+            timeline.append(shown)
+    if who.is_customer_side:
+        header = customer_view.header_for(who, header)
     return {**header, "timeline": timeline}
 
 
@@ -141,6 +144,9 @@ def customer_360(models: ReadModels, who: Principal, code: str) -> dict[str, Any
         "SELECT at, channel, direction, kind, reference, summary FROM customer_contacts "
         "WHERE customer_id = ? ORDER BY position DESC LIMIT 20", (customer["id"],))
     ratings = [r["satisfaction"] for r in requests if r["satisfaction"] is not None]
+    if who.is_customer_side:
+        requests = [customer_view.header_for(who, r) for r in requests]
+        contacts = [customer_view.contact_for(who, c) for c in contacts]
     products = models["customers"].query(
         "SELECT serial, model, name, status, install_address, installed_on, warranty_until, "
         "configuration, maintainer FROM customer_products WHERE customer_code = ? "
