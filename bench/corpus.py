@@ -5,8 +5,8 @@ Going through the commands one interaction at a time (bench/ingest.py measures
 that path) would take an hour for a million events; here each save carries a
 few hundred aggregates, so the same events reach the store in a few minutes.
 The events are the ones the commands produce: a request opened by an inbound
-message (Opened, MessageReceived, the customer's RequestLinked and
-ContactRecorded, an InboundReceipt), assignment, replies queued and delivered,
+message (Opened, MessageReceived, the customer's RequestLinked, a
+CustomerContact and an InboundReceipt), assignment, replies queued and delivered,
 the customer's answers, and some requests resolved, escalated or rated.
 """
 
@@ -20,6 +20,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain import ids
+from domain.aggregates.contact import CustomerContact
 from domain.aggregates.customer import Customer
 from domain.aggregates.identity import ChannelIdentity
 from domain.aggregates.receipt import InboundReceipt
@@ -92,7 +93,7 @@ def generate(
             actor=f"email:{sender}",
         )
         customer.link_request(reference=reference, actor=f"email:{sender}")
-        receipts = []
+        receipts: list[Aggregate] = []
         for turn in range(1 + (rng.random() < 0.5)):
             external_id = f"<m{r}.{turn}@bench.cn>"
             request.receive_message(
@@ -100,9 +101,10 @@ def generate(
                 body=f"第 {turn} 封邮件：{subject}。请尽快处理。", attachments=[],
                 occurred_at=at, actor=f"email:{sender}", details={},
             )
-            customer.record_contact(channel="email", direction="inbound", kind="message",
-                                    reference=reference, summary=subject, occurred_at=at,
-                                    actor=f"email:{sender}")
+            receipts.append(CustomerContact(
+                customer_code=customer.code, channel="email", external_id=external_id,
+                direction="inbound", kind="message", reference=reference, summary=subject,
+                occurred_at=at, actor=f"email:{sender}"))
             receipts.append(InboundReceipt(channel="email", external_id=external_id,
                                            reference=reference, customer_code=customer.code,
                                            actor=f"email:{sender}"))

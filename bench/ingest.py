@@ -3,9 +3,9 @@ with the bare `eventsourcing` library appending one plain event per interaction
 to the same kind of store.
 
 Each recorded interaction is one atomic write of three new events (the
-request's MessageReceived, the customer's ContactRecorded and the idempotency
+request's MessageReceived, a CustomerContact record and the idempotency
 InboundReceipt) after reading the request and customer (from the aggregate
-cache, fast-forwarded from the store) and checking the receipt does not exist.
+cache, fast-forwarded from the store).
 
 Usage: python bench/ingest.py [--interactions 50000] [--customers 5000]
                               [--requests 10000] [--stores sqlite,postgres]

@@ -38,6 +38,10 @@ def receipt_id(channel: str, external_id: str) -> UUID:
     return uuid5(NAMESPACE, f"receipt:{channel}:{external_id}")
 
 
+def contact_id(customer_code: str, channel: str, external_id: str) -> UUID:
+    return uuid5(NAMESPACE, f"contact:{customer_code}:{channel}:{external_id}")
+
+
 def product_id(serial: str) -> UUID:
     """Serial numbers are compared without regard to case: printed labels vary."""
     return uuid5(NAMESPACE, f"installed-product:{serial.strip().upper()}")

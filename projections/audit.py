@@ -20,6 +20,7 @@ from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Notification
 
+from domain.aggregates.contact import CustomerContact
 from domain.aggregates.customer import Customer
 from domain.aggregates.installed_product import InstalledProduct
 from domain.aggregates.service_request import ServiceRequest
@@ -105,6 +106,9 @@ class AuditView(View):
         if isinstance(event, Customer.Registered):
             self._stream(db, stream, customer_code=event.code, reference=None)
         elif isinstance(event, ServiceRequest.Opened):
+            self._stream(db, stream, customer_code=event.customer_code, reference=event.reference)
+        elif isinstance(event, CustomerContact.Recorded):
+            # A contact shows in both the customer's and the request's trail.
             self._stream(db, stream, customer_code=event.customer_code, reference=event.reference)
         elif isinstance(event, InstalledProduct.Registered):
             self._stream(db, stream, customer_code=event.customer_code, reference=None)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain import ids
+from domain.aggregates.contact import CustomerContact
 from domain.aggregates.customer import CORE_FIELDS, Customer
 from domain.aggregates.installed_product import DETAIL_FIELDS as PRODUCT_DETAIL_FIELDS
 from domain.aggregates.installed_product import InstalledProduct
@@ -152,19 +154,28 @@ class CustomersView(View):
         self._set(db, e, "merged_into", e.target_code)
         self._set(db, e, "identities", "[]")
 
-    @handles(Customer.ContactRecorded)
+    @handles(CustomerContact.Recorded)
     def contact(self, db: Db, e: Any, position: int) -> None:
+        self._contact(db, str(ids.customer_id(e.customer_code)), e, position)
+
+    @handles(Customer.ContactRecorded)
+    def contact_on_customer_stream(self, db: Db, e: Any, position: int) -> None:
+        """Contacts recorded before CustomerContact existed."""
+        self._contact(db, str(e.originator_id), e, position)
+
+    @staticmethod
+    def _contact(db: Db, customer_id: str, e: Any, position: int) -> None:
         db.execute(
             """INSERT INTO customer_contacts (customer_id, position, at, channel, direction, kind,
                    reference, summary)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (customer_id, position) DO NOTHING""",
-            (str(e.originator_id), position, iso(e.occurred_at), e.channel, e.direction,
+            (customer_id, position, iso(e.occurred_at), e.channel, e.direction,
              e.kind, e.reference, e.summary),
         )
         db.execute(
             "UPDATE customers SET contact_count = contact_count + 1, last_contact_at = ? "
-            "WHERE id = ?", (iso(e.occurred_at), str(e.originator_id)),
+            "WHERE id = ?", (iso(e.occurred_at), customer_id),
         )
 
     # --- the installed base -------------------------------------------------

@@ -2,7 +2,8 @@
 
 Its stream alone tells a customer's whole story: registration, profile and
 contact changes, the channel identities they write from, their dedicated
-representative, and one `ContactRecorded` event per interaction on any channel.
+representative.  Each interaction is a CustomerContact record of its own
+(domain.aggregates.contact), so that busy customers are not a write hotspot.
 """
 
 from __future__ import annotations
@@ -150,7 +151,9 @@ class Customer(Aggregate):
         occurred_at: datetime,
         actor: str,
     ) -> None:
-        """One interaction with this customer, on any channel, in either direction."""
+        """One interaction with this customer.  Kept so that stores written before
+        CustomerContact existed still load; new contacts are CustomerContact records
+        (see domain.aggregates.contact for why)."""
         self.contact_count += 1
 
     # --- merging provisional customers ------------------------------------

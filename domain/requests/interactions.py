@@ -24,6 +24,7 @@ from collections.abc import Callable
 from eventsourcing.persistence import IntegrityError
 
 from domain import ids
+from domain.aggregates.contact import CustomerContact
 from domain.aggregates.customer import Customer
 from domain.aggregates.receipt import InboundReceipt
 from domain.aggregates.service_request import ServiceRequest
@@ -62,6 +63,7 @@ def record_inbound(store: Store, c: RecordInbound) -> Recorded:
             subject=message.subject, body=message.body, attachments=list(message.attachments),
             occurred_at=occurred_at, actor=who,
             details=dict(message.details, sender_name=message.sender_name),
+            automatic=message.automatic,
         )
 
     return _record(store, message, apply, who, kind="message", direction="inbound",
@@ -150,8 +152,9 @@ def _record(
             if claimed is not None:
                 request.record_claim(claimed=claimed, sender=message.sender, actor=actor)
         apply(request)
-        customer.record_contact(
-            channel=message.channel, direction=direction, kind=kind,
+        contact = CustomerContact(
+            customer_code=customer.code, channel=message.channel,
+            external_id=message.external_id, direction=direction, kind=kind,
             reference=request.reference, summary=summary(message.subject, message.body),
             occurred_at=occurred_at, actor=actor,
         )
@@ -159,7 +162,10 @@ def _record(
             channel=message.channel, external_id=message.external_id,
             reference=request.reference, customer_code=customer.code, actor=actor,
         )
-        pending.add(request, customer, receipt)
+        # The customer is saved too, but has new events only when this message
+        # made them (a new request, a new provisional customer): an existing
+        # customer's stream is not written per interaction.
+        pending.add(request, customer, contact, receipt)
         try:
             store.save(pending)
         except IntegrityError:

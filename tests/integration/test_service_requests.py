@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from eventsourcing.persistence import IntegrityError
 
+from domain import ids
 from domain.application import Ledgerdesk
 from domain.customers.commands import MergeCustomer, RegisterCustomer, UpdateCustomer
 from domain.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound
@@ -127,7 +128,14 @@ def test_inbound_email_from_known_customer_opens_a_request(desk: Ledgerdesk) -> 
     request = desk.service_request(result.reference)
     assert (request.channel, request.subject, request.status) == ("email", "打印机故障", "new")
     customer_events = [type(e).__name__ for e in desk.events.get(desk.customer("ACME").id)]
-    assert customer_events[-2:] == ["RequestLinked", "ContactRecorded"]
+    assert customer_events[-1] == "RequestLinked"
+    # The contact is a record of its own, so a busy customer's stream is not a hotspot.
+    contact = desk.repository.get(ids.contact_id("ACME", "email", "<m1@acme.cn>"))
+    assert (contact.customer_code, contact.reference) == ("ACME", result.reference)
+    # A further message on the request does not write the customer's stream at all.
+    before = desk.customer("ACME").version
+    again = desk.handle(RecordInbound(email("<m2@acme.cn>", thread_hints=(result.reference,))))
+    assert again.reference == result.reference and desk.customer("ACME").version == before
 
 
 def test_redelivered_message_is_recorded_once(desk: Ledgerdesk) -> None:
