@@ -51,9 +51,13 @@ class Pending:
 
 
 class Store:
-    max_attempts = 8
-    first_pause = 0.002  # seconds; doubled per attempt, capped, then jittered
-    max_pause = 0.2
+    # A race lost to a concurrent writer is retried until this many seconds have
+    # passed: a command without `expected_version` is refused only when the
+    # store is so busy that waiting does not help, never merely because many
+    # people write to the same request at once.
+    patience = 10.0
+    first_pause = 0.002  # seconds; doubled per attempt up to max_pause ("full jitter")
+    max_pause = 0.1
     reference_block_size = 20
 
     def __init__(
@@ -106,19 +110,22 @@ class Store:
             raise
 
     def retrying(self, attempt: Callable[[], T]) -> T:
-        """Run `attempt` (which loads, changes and saves) until it wins its race."""
-        for tries in range(self.max_attempts - 1):
+        """Run `attempt` (which loads, changes and saves) until it wins its race.
+
+        Each lost race sleeps a random time up to a growing cap, so writers that
+        collided spread out instead of colliding again in step."""
+        deadline = time.monotonic() + self.patience
+        tries = 0
+        while True:
             try:
                 return attempt()
             except IntegrityError:
-                pause = min(self.max_pause, self.first_pause * 2**tries)
-                time.sleep(random.uniform(pause / 2, pause))
-        try:
-            return attempt()
-        except IntegrityError:
-            raise ConcurrentChange(
-                "someone else changed the same record at the same moment; try again"
-            ) from None
+                if time.monotonic() >= deadline:
+                    raise ConcurrentChange(
+                        "someone else kept changing the same record; try again"
+                    ) from None
+                time.sleep(random.uniform(0, min(self.max_pause, self.first_pause * 2**tries)))
+                tries += 1
 
     def change(self, load: Callable[[], A], change: Callable[[A], object]) -> None:
         """Load one aggregate, apply one change and save it, retrying on a race."""
