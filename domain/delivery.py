@@ -65,9 +65,12 @@ RETRY_DELAYS: Final = (
 MAX_ATTEMPTS: Final = len(RETRY_DELAYS) + 1
 
 # The actor of automatic acknowledgements (policies.acknowledge); the outbox
-# marks their rows so a sender can word them as automatic mail.
+# marks their rows so a sender can word them as automatic mail.  Whether a reply
+# counts as an answer is the event's own `automatic` flag, not its actor: a
+# survey will be automatic too.
 ACKNOWLEDGEMENT_ACTOR: Final = "system:acknowledgement"
-# ...and the name earlier versions recorded, which stored events still carry.
+# ...and the name earlier versions recorded, which stored events still carry
+# (ReplyQueued events from before the flag are upcast by these names).
 ACKNOWLEDGEMENT_ACTORS: Final = (ACKNOWLEDGEMENT_ACTOR, "system:email-acknowledgement")
 
 

@@ -5,7 +5,8 @@ message once, in order, and keeps in its own table whom it acknowledged when,
 so the hourly limit per address is the same in every process and after a
 restart.  The acknowledgement itself is a QueueReply command with a reply id
 fixed by the request, so running the policy again after a crash cannot queue a
-second one.
+second one, and marked automatic: it is not an answer, so the request stays
+awaiting a reply and its response clock keeps running.
 
 Rules: only the message that opened a request is acknowledged; never an
 auto-reply, a bounce, an unreadable message, mail from our own addresses or an
@@ -98,6 +99,7 @@ class AcknowledgementPolicy(View):
             self.app.handle(QueueReply(
                 reference, acknowledgement_body(reference), ACKNOWLEDGEMENT_ACTOR,
                 channel=e.channel, reply_id=acknowledgement_id(e.originator_id),
+                automatic=True,  # not an answer: the request still waits for an agent
             ))
             self.queued += 1
         except DomainError as error:
@@ -111,10 +113,10 @@ class AcknowledgementPolicy(View):
 
     def _wanted(self, e: Any) -> bool:
         details = e.details or {}
-        if e.channel not in self.channels or e.originator_version != 2:
-            return False  # only the message that opened the request (Opened is version 1)
-        if details.get("auto_reply") or details.get("bounce") or details.get("malformed"):
-            return False
+        if e.channel not in self.channels or not e.opened_request:
+            return False  # only the message that opened the request
+        if e.automatic or details.get("malformed"):
+            return False  # an auto-reply or a bounce: answering could start a mail loop
         sender = (e.sender or "").strip().lower()
         local, _, domain = sender.partition("@")
         usable = bool(local) and "." in domain and not any(c.isspace() for c in sender)

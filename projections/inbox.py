@@ -3,6 +3,12 @@
 `awaiting_reply` is set when the customer spoke last; `sla_due_at` is when an
 answer is due (from the priority's response target, or an escalation's
 deadline) and is cleared by a reply.  Queues are filters over these rows.
+
+Automatic traffic is not conversation: an acknowledgement (or a survey) the
+desk sends is not an answer, and an auto-reply or bounce that arrives is not
+the customer speaking, so neither touches `awaiting_reply` or `sla_due_at`.
+A request opened by an automatic message has no clock at all.  A reply that
+failed for good, or bounced, sets `delivery_failed`.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ RESPONSE_TARGETS = {
 
 class InboxView(View):
     name = "inbox"
+    version = 2  # automatic replies and messages leave the response clock alone
     tables = ("inbox",)
     schema = (
         """CREATE TABLE IF NOT EXISTS inbox (
@@ -81,6 +88,9 @@ class InboxView(View):
 
     @handles(SR.MessageReceived, SR.FaxReceived)
     def customer_wrote(self, db: Db, e: Any, position: int) -> None:
+        if isinstance(e, SR.MessageReceived) and e.automatic:
+            self._automatic_message(db, e)
+            return
         # The clock starts at the first unanswered message and keeps running
         # through later ones.  One statement, no read: the due time for each
         # priority goes in as a parameter and SQL picks the row's.
@@ -107,12 +117,24 @@ class InboxView(View):
             ),
         )
 
+    def _automatic_message(self, db: Db, e: Any) -> None:
+        """Shown as activity, but the clock neither starts nor moves; the one
+        Opened started is stopped when this message is what opened the request."""
+        if e.opened_request:
+            self._update(db, e, "last_activity_at = ?, awaiting_reply = 0, sla_due_at = NULL",
+                         iso(e.timestamp))
+        else:
+            self._update(db, e, "last_activity_at = ?", iso(e.timestamp))
+
     @handles(SR.CallLogged, SR.NoteAdded, SR.ReplyDelivered)
     def touched(self, db: Db, e: Any, position: int) -> None:
         self._update(db, e, "last_activity_at = ?", iso(e.timestamp))
 
     @handles(SR.ReplyQueued)
     def replied(self, db: Db, e: Any, position: int) -> None:
+        if e.automatic:
+            self._update(db, e, "last_activity_at = ?", iso(e.timestamp))
+            return
         self._update(
             db, e, "last_activity_at = ?, awaiting_reply = 0, sla_due_at = NULL", iso(e.timestamp)
         )
@@ -121,6 +143,10 @@ class InboxView(View):
     def delivery_failed(self, db: Db, e: Any, position: int) -> None:
         if e.final:
             self._update(db, e, "delivery_failed = 1")
+
+    @handles(SR.BounceReceived)
+    def bounced(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "delivery_failed = 1, last_activity_at = ?", iso(e.timestamp))
 
     @handles(SR.Assigned)
     def assigned(self, db: Db, e: Any, position: int) -> None:

@@ -26,7 +26,7 @@ THREAD_KEYS = ("message_id", "references", "chat_id", "message_thread_id")
 
 class OutboxView(View):
     name = "outbox"
-    version = 2  # one outbox for every channel
+    version = 3  # 2: one outbox for every channel; 3: auto-replies are not answered
     tables = ("outbox", "outbox_threads", "outbox_requests")
     schema = (
         """CREATE TABLE IF NOT EXISTS outbox_requests (
@@ -80,6 +80,8 @@ class OutboxView(View):
 
     @handles(SR.MessageReceived)
     def customer_wrote(self, db: Db, e: Any, position: Any) -> None:
+        if getattr(e, "automatic", False):
+            return  # an out-of-office is not whom the next reply answers
         details = e.details or {}
         thread = {"external_id": e.external_id,
                   **{key: details[key] for key in THREAD_KEYS if details.get(key)}}
@@ -128,6 +130,13 @@ class OutboxView(View):
             ("failed" if e.final else "queued", e.attempt, e.error,
              iso(e.timestamp + retry_delay(e.attempt)), e.reply_id),
         )
+
+    @handles(SR.BounceReceived)
+    def bounced(self, db: Db, e: Any, position: Any) -> None:
+        # The relay took it, the customer's server refused it later: failed for
+        # good, whatever the row said; retrying the same address cannot help.
+        db.execute("UPDATE outbox SET status = 'failed', last_error = ? WHERE reply_id = ?",
+                   (f"bounced: {e.reason}", e.reply_id))
 
 
 def due(

@@ -14,7 +14,7 @@ from projections.view import Db, View, handles, iso
 
 class ReportsView(View):
     name = "reports"
-    version = 2  # 2: opened_epoch, so durations are one UPDATE without a read
+    version = 3  # 2: opened_epoch; 3: an acknowledgement is not the first response
     tables = ("report_requests", "report_daily")
     schema = (
         """CREATE TABLE IF NOT EXISTS report_requests (
@@ -95,6 +95,8 @@ class ReportsView(View):
 
     @handles(SR.ReplyQueued)
     def replied(self, db: Db, e: Any, position: int) -> None:
+        if getattr(e, "automatic", False):
+            return  # an acknowledgement is not a response
         db.execute(
             "UPDATE report_requests SET first_response_seconds = ? - opened_epoch "
             "WHERE id = ? AND first_response_seconds IS NULL",

@@ -57,7 +57,8 @@ class TimelineView(View):
     def message(self, db: Db, e: Any, position: int) -> None:
         self._add(db, e, position, "message", body=e.body, channel=e.channel,
                   direction="inbound", attachments=e.attachments, subject=e.subject,
-                  sender=e.sender, occurred_at=iso(e.occurred_at), **e.details)
+                  sender=e.sender, occurred_at=iso(e.occurred_at),
+                  **{**e.details, "automatic": e.automatic})
 
     @handles(SR.FaxReceived)
     def fax(self, db: Db, e: Any, position: int) -> None:
@@ -68,7 +69,8 @@ class TimelineView(View):
     @handles(SR.ReplyQueued)
     def reply(self, db: Db, e: Any, position: int) -> None:
         self._add(db, e, position, "reply", body=e.body, channel=e.channel,
-                  direction="outbound", attachments=e.attachments, reply_id=e.reply_id)
+                  direction="outbound", attachments=e.attachments, reply_id=e.reply_id,
+                  automatic=e.automatic)
 
     @handles(SR.ReplyDelivered)
     def delivered(self, db: Db, e: Any, position: int) -> None:
@@ -79,6 +81,13 @@ class TimelineView(View):
     def failed(self, db: Db, e: Any, position: int) -> None:
         self._add(db, e, position, "delivery_failed", body=e.error, direction="outbound",
                   reply_id=e.reply_id, attempt=e.attempt, final=e.final)
+
+    @handles(SR.BounceReceived)
+    def bounced(self, db: Db, e: Any, position: int) -> None:
+        # Shown like a final delivery failure of that reply, with the bounce's reason.
+        self._add(db, e, position, "delivery_failed", body=e.reason, direction="outbound",
+                  **{**e.details, "reply_id": e.reply_id, "final": True,
+                     "bounce": e.external_id})
 
     @handles(SR.NoteAdded)
     def note(self, db: Db, e: Any, position: int) -> None:

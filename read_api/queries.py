@@ -21,7 +21,8 @@ from projections.registry import ReadModels
 from projections.view import from_json, iso
 from read_api import customer_view
 
-QUEUES = ("unassigned", "mine", "pending_customer", "escalated", "sla_at_risk")
+QUEUES = ("unassigned", "mine", "pending_customer", "escalated", "sla_at_risk",
+          "delivery_failed")
 SLA_RISK_WINDOW = timedelta(hours=1)
 INBOX_COLUMNS = ("reference, customer_code, subject, channel, status, priority, assignee, "
                  "last_activity_at, sla_due_at, awaiting_reply, delivery_failed, type")
@@ -80,6 +81,8 @@ def inbox(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[st
     elif queue in ("pending_customer", "escalated"):
         where.append("status = ?")
         args.append(queue)
+    elif queue == "delivery_failed":
+        where.append("delivery_failed = 1")
     elif queue == "sla_at_risk":
         where.append("awaiting_reply = 1 AND sla_due_at IS NOT NULL AND sla_due_at < ?")
         args.append(iso(datetime.now(UTC) + SLA_RISK_WINDOW))

@@ -55,7 +55,7 @@ class EmailChannel(Channel):
     def ingest(self) -> MailIngest:
         if self.imap is None:
             raise ChannelConfigError(self.off_hint)
-        return MailIngest(self.app, self.blobs, self.imap)
+        return MailIngest(self.app, self.blobs, self.imap, self.mail_from)
 
     def loops(self) -> dict[str, Loop]:
         return {"email-ingest": self.ingest().run_forever} if self.imap else {}

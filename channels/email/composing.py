@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -57,13 +58,35 @@ def threaded_outbound_id(outbound_id: str, reference: str) -> str:
     return f"{outbound_id}.{reference}"
 
 
-_OWN_MESSAGE_ID = re.compile(r"^<(?:reply|ack)-[A-Za-z0-9_-]+\.(SR-\d{6,})@[A-Za-z0-9.-]+>$")
+_OWN_MESSAGE_ID = re.compile(
+    r"^<(?P<kind>reply|ack)-(?P<outbound_id>[A-Za-z0-9_-]+)\.(?P<reference>SR-\d{6,})"
+    r"@(?P<domain>[A-Za-z0-9.-]+)>$"
+)
+
+
+@dataclass(frozen=True)
+class OwnMessageId:
+    """What one of our own Message-IDs says: which outgoing message of which request."""
+
+    kind: str  # "reply" or "ack"
+    outbound_id: str  # the reply id the outbox delivered
+    reference: str
+    domain: str
+
+
+def parse_own_message_id(message_id: str) -> OwnMessageId | None:
+    """The parts :func:`reply_message_id` and :func:`threaded_outbound_id` put in, or None."""
+    match = _OWN_MESSAGE_ID.match(message_id.strip())
+    if match is None:
+        return None
+    return OwnMessageId(kind=match["kind"], outbound_id=match["outbound_id"],
+                        reference=match["reference"].upper(), domain=match["domain"].lower())
 
 
 def reference_in_own_message_id(message_id: str) -> str | None:
     """The reference embedded by :func:`threaded_outbound_id`, or None for any other id."""
-    match = _OWN_MESSAGE_ID.match(message_id.strip())
-    return match.group(1).upper() if match else None
+    own = parse_own_message_id(message_id)
+    return own.reference if own else None
 
 
 def thread_references(references: Sequence[str], in_reply_to: str | None) -> tuple[str, ...]:

@@ -35,6 +35,7 @@ class IngestReport:
     malformed: int = 0
     moved: int = 0
     references: list[str] = field(default_factory=list)
+    bounces: int = 0  # tied to the reply they return (also counted as recorded)
 
     def add(self, other: IngestReport) -> None:
         self.fetched += other.fetched
@@ -42,6 +43,7 @@ class IngestReport:
         self.duplicates += other.duplicates
         self.malformed += other.malformed
         self.moved += other.moved
+        self.bounces += other.bounces
         self.references.extend(other.references)
 
 
@@ -52,9 +54,10 @@ class MailIngest:
         app: Ledgerdesk,
         blobs: BlobStore,
         config: ImapConfig,
+        mail_from: str | None = None,
     ) -> None:
         self.config = config
-        self.recorder = MessageRecorder(app, blobs)
+        self.recorder = MessageRecorder(app, blobs, mail_from)
         self._uidvalidity: int | None = None
 
     async def run_once(self) -> IngestReport:
@@ -130,4 +133,5 @@ def _count(report: IngestReport, outcome: MessageOutcome) -> None:
     else:
         report.recorded += 1
         report.references.append(outcome.recorded.reference)
+        report.bounces += outcome.bounce
     report.malformed += outcome.malformed

@@ -119,24 +119,74 @@ def _text_of(part: Message) -> str:
     return text
 
 
-# Types the mimetypes table lacks but mail carries all the time (bounces, forwards).
+_OFFICE = "application/vnd.openxmlformats-officedocument"
+# Types mail carries all the time that Python's own table lacks or knows by another name
+# (bounces, forwards, Office files, Outlook's winmail.dat, old browsers' aliases).
 _EXTENSIONS = {
     "message/rfc822": ".eml",
     "message/global": ".eml",
     "message/delivery-status": ".txt",
     "message/global-delivery-status": ".txt",
     "text/rfc822-headers": ".txt",
+    f"{_OFFICE}.wordprocessingml.document": ".docx",
+    f"{_OFFICE}.spreadsheetml.sheet": ".xlsx",
+    f"{_OFFICE}.presentationml.presentation": ".pptx",
+    "image/jpg": ".jpg",
+    "image/pjpeg": ".jpg",
+    "image/x-png": ".png",
+    "image/webp": ".webp",
+    "application/x-pdf": ".pdf",
+    "application/x-zip-compressed": ".zip",
+    "application/x-rar-compressed": ".rar",
+    "application/vnd.rar": ".rar",
+    "application/x-7z-compressed": ".7z",
+    "application/ms-tnef": ".dat",
+    "application/vnd.ms-tnef": ".dat",
+    "text/x-log": ".log",
+    "text/calendar": ".ics",
+    "audio/amr": ".amr",
 }
+_TYPE_OF_EXTENSION = {
+    ".docx": f"{_OFFICE}.wordprocessingml.document",
+    ".xlsx": f"{_OFFICE}.spreadsheetml.sheet",
+    ".pptx": f"{_OFFICE}.presentationml.presentation",
+    ".webp": "image/webp",
+    ".rar": "application/vnd.rar",
+    ".7z": "application/x-7z-compressed",
+    ".log": "text/plain",
+    ".ics": "text/calendar",
+    ".amr": "audio/amr",
+}
+# Python's own table only: the module-level functions also read the host's
+# /etc/mime.types, and an attachment's name or type must not depend on the machine.
+_STANDARD_TYPES = mimetypes.MimeTypes()
+
+
+def _extension_for(content_type: str) -> str:
+    return _EXTENSIONS.get(content_type) or _STANDARD_TYPES.guess_extension(content_type) or ".bin"
+
+
+def _declared_type(part: Message, filename: str | None) -> str:
+    """The part's type; from its file name when the sender gave no usable one (no header, an
+    invalid one that the library reads as text/plain, or the catch-all octet-stream)."""
+    content_type = part.get_content_type()
+    raw = _raw_header(part, "content-type")
+    declared = _FOLD.sub("", raw).split(";")[0].strip().lower() if raw else ""
+    if filename is None or (declared == content_type != "application/octet-stream"):
+        return content_type
+    extension = "." + filename.rpartition(".")[2].lower() if "." in filename else ""
+    guessed = _TYPE_OF_EXTENSION.get(extension) or _STANDARD_TYPES.guess_type(
+        f"x{extension}", strict=False)[0]
+    return guessed or content_type
 
 
 def _attachment(
     part: Message, data: bytes, *, inline: bool, index: int, charset_hint: str | None
 ) -> ParsedAttachment:
-    content_type = part.get_content_type()
     filename = _filename(part, charset_hint)
+    content_type = _declared_type(part, filename)
     if filename is None:
-        extension = _EXTENSIONS.get(content_type) or mimetypes.guess_extension(content_type)
-        filename = f"{'inline' if inline else 'attachment'}-{index}{extension or '.bin'}"
+        filename = f"{'inline' if inline else 'attachment'}-{index}{_extension_for(content_type)}"
     return ParsedAttachment(
         filename=filename,
         content_type=content_type,
@@ -164,16 +214,38 @@ def _message_part_bytes(part: Message) -> bytes:
     return b"".join(pieces) if pieces else _payload_bytes(part)
 
 
-_BOUNDARY_LINE = re.compile(rb"^--([^\r\n]+?)[ \t]*\r?$", re.MULTILINE)
+# A delimiter line: "--" and a boundary as RFC 2046 allows it (1 to 70 of its characters,
+# the last not a space), then optional padding. A "-- " signature separator is not one.
+_DELIMITER_LINE = re.compile(
+    rb"^--([0-9A-Za-z'()+_,./:=?-][0-9A-Za-z'()+_,./:=? -]{0,68}?(?<! ))(--)?[ \t]*\r?$",
+    re.MULTILINE,
+)
+_PART_START = re.compile(rb"\r?\n(?:\r?\n|[!-9;-~]+[ \t]*:)")
+
+
+def _found_boundary(data: bytes) -> str | None:
+    """The boundary the body really uses: a delimiter line that comes back (another part or
+    the closing line) and is followed by a part's headers. A line that merely starts with
+    "--" in the text (a signature, a rule) is neither, and picking it would lose the text."""
+    seen: dict[bytes, int] = {}
+    headed: set[bytes] = set()
+    for match in _DELIMITER_LINE.finditer(data):
+        boundary = match.group(1)
+        seen[boundary] = seen.get(boundary, 0) + 1
+        if match.group(2) is None and _PART_START.match(data, match.end()):
+            headed.add(boundary)
+    for boundary, count in seen.items():
+        if count >= 2 and boundary in headed:
+            return boundary.decode("ascii")
+    return None
 
 
 def _reparse_with_found_boundary(part: Message) -> Message | None:
     """A multipart whose declared boundary never appears, re-read with the one that does."""
     data = _payload_bytes(part)
-    match = _BOUNDARY_LINE.search(data)
-    if match is None:
+    boundary = _found_boundary(data)
+    if boundary is None or '"' in boundary:
         return None
-    boundary = match.group(1).decode("ascii", "replace").replace('"', "")
     header = f'Content-Type: {part.get_content_type()}; boundary="{boundary}"\r\n\r\n'
     repaired = BytesParser(policy=policy.default).parsebytes(header.encode() + data)
     return repaired if repaired.is_multipart() else None

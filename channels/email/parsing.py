@@ -5,6 +5,10 @@ tree; header text and charsets are decoded in ``mail_text`` and the parts walked
 ``mail_parts``, because real-world Chinese mail breaks the rules in ways the library decodes
 into replacement characters: GBK text labelled ``gb2312``, unencoded 8-bit headers,
 multi-byte characters split across two encoded words.
+
+Everything handed on is storable text (``domain.text.clean``): a NUL, another control
+character or a lone surrogate left by bad decoding would have the command refused and the
+mail stuck in the mailbox. The raw bytes, kept in the blob store, stay as they arrived.
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 
+from channels.email.bounces import UNDELIVERED, BounceReport, is_bounce, read_bounce
 from channels.email.mail_parts import (
     ParsedAttachment,
     _charset_of,
@@ -38,8 +43,10 @@ from channels.email.mail_text import (
     normalise_message_id,
 )
 from channels.email.quotes import trim_quoted
+from domain.text import clean
 
 __all__ = [
+    "BounceReport",
     "MalformedEmail",
     "ParsedAttachment",
     "ParsedEmail",
@@ -71,6 +78,8 @@ class ParsedEmail:
     # Why this is automatic mail that must never be answered automatically; None for a person.
     auto_reply_reason: str | None
     is_bounce: bool
+    # What the bounce says (the mail it returns, why); None unless is_bounce.
+    bounce: BounceReport | None = None
 
 
 class MalformedEmail(ValueError):
@@ -102,27 +111,13 @@ def _auto_reply_reason(message: Message) -> str | None:
     precedence = _raw_header(message, "precedence")
     if precedence is not None and precedence.strip().lower() in {"bulk", "junk", "list"}:
         return f"Precedence: {precedence.strip().lower()}"
-    for header in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
+    # Not X-Auto-Response-Suppress: it asks others not to auto-reply to this mail, which
+    # Outlook sets on mail people write (and we set on our acknowledgements).
+    for header in ("X-Autoreply", "X-Autorespond"):
         value = _raw_header(message, header)
         if value is not None and value.strip():
             return f"{header}: {value.strip()}"
     return None
-
-
-_DAEMON_SENDERS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
-
-
-def _is_bounce(message: Message, sender_address: str) -> bool:
-    if message.get_content_type() == "multipart/report":
-        report_type = message.get_param("report-type")
-        if isinstance(report_type, str) and report_type.lower() == "delivery-status":
-            return True
-    if any(part.get_content_type() == "message/delivery-status" for part in _walk(message)):
-        return True
-    if sender_address.split("@")[0] in _DAEMON_SENDERS:
-        return True
-    return_path = _raw_header(message, "return-path")
-    return return_path is not None and re.sub(r"[\s<>]", "", return_path) == ""
 
 
 def _walk(message: Message) -> Iterator[Message]:
@@ -157,6 +152,17 @@ def _date(raw: str | None) -> datetime | None:
 
 
 _FIRST_HEADER = re.compile(rb"[!-9;-~]+[ \t]*:")
+_MBOX_SEPARATOR = re.compile(rb"From [^\r\n]*\r?\n")
+_MBOX_QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
+
+
+def _without_mbox_envelope(raw: bytes) -> bytes:
+    """A message saved from an mbox starts with a "From sender date" line and has its body
+    lines "From " written as ">From ". Both are the mailbox's, not the message's."""
+    match = _MBOX_SEPARATOR.match(raw)
+    if match is None:
+        return raw
+    return _MBOX_QUOTED_FROM.sub(rb"\1", raw[match.end():])
 
 
 def _reject_unusable(raw: bytes) -> None:
@@ -171,8 +177,15 @@ def _reject_unusable(raw: bytes) -> None:
 
 def parse_email(raw: bytes) -> ParsedEmail:
     """Read one raw RFC 5322 message. Defects are tolerated; only unusable input raises."""
-    _reject_unusable(raw)
-    message = BytesParser(policy=policy.default).parsebytes(raw)
+    content = _without_mbox_envelope(raw)
+    _reject_unusable(content)
+    return _storable(_parse(content, raw))
+
+
+def _parse(content: bytes, raw: bytes) -> ParsedEmail:
+    """`content`: the message itself; `raw`: the bytes as received, by whose hash a message
+    without a Message-ID is known (as the recorder knows an unreadable one)."""
+    message = BytesParser(policy=policy.default).parsebytes(content)
     if not message.keys():
         raise MalformedEmail("no email headers were found; the data is not an email")
     hint = _first_charset(message)
@@ -195,6 +208,8 @@ def parse_email(raw: bytes) -> ParsedEmail:
         references.extend(ref for ref in _id_list(value) if ref not in references)
     in_reply_to_ids = _id_list(_raw_header(message, "in-reply-to"))
     subject_raw = _raw_header(message, "subject")
+    auto_reply_reason = _auto_reply_reason(message)
+    bounce = is_bounce(message, sender_address, auto_reply_reason is not None)
     return ParsedEmail(
         message_id=message_id,
         dedupe_key=message_id or "sha256:" + hashlib.sha256(raw).hexdigest(),
@@ -208,7 +223,58 @@ def parse_email(raw: bytes) -> ParsedEmail:
         body=trim_quoted(full_body) if full_body else "",
         full_body=full_body,
         attachments=tuple(found.attachments),
-        auto_reply_reason=_auto_reply_reason(message),
-        is_bounce=_is_bounce(message, sender_address),
+        auto_reply_reason=auto_reply_reason,
+        is_bounce=bounce,
+        bounce=read_bounce(message, content, full_body) if bounce else None,
     )
 
+
+def _storable(parsed: ParsedEmail) -> ParsedEmail:
+    """Every text field cleaned of what a command would refuse (see the module docstring)."""
+    message_id = _clean_message_id(parsed.message_id)
+    bounce = parsed.bounce
+    if bounce is not None:
+        bounce = replace(
+            bounce, reason=clean(bounce.reason) or UNDELIVERED,
+            status=_clean_optional(bounce.status),
+            message_ids=_clean_message_ids(bounce.message_ids),
+            recipients=_clean_texts(bounce.recipients),
+        )
+    return replace(
+        parsed,
+        message_id=message_id,
+        dedupe_key=message_id or parsed.dedupe_key,
+        in_reply_to=_clean_message_id(parsed.in_reply_to),
+        references=_clean_message_ids(parsed.references),
+        subject=clean(parsed.subject),
+        sender_address=clean(parsed.sender_address),
+        sender_name=clean(parsed.sender_name),
+        to=_clean_texts(parsed.to),
+        body=clean(parsed.body),
+        full_body=clean(parsed.full_body),
+        attachments=tuple(
+            replace(a, filename=clean(a.filename) or "attachment",
+                    content_type=clean(a.content_type),
+                    content_id=_clean_optional(a.content_id))
+            for a in parsed.attachments
+        ),
+        auto_reply_reason=_clean_optional(parsed.auto_reply_reason),
+        bounce=bounce,
+    )
+
+
+def _clean_optional(value: str | None) -> str | None:
+    return (clean(value) or None) if value is not None else None
+
+
+def _clean_message_id(value: str | None) -> str | None:
+    return normalise_message_id(clean(value)) if value is not None else None
+
+
+def _clean_message_ids(values: tuple[str, ...]) -> tuple[str, ...]:
+    cleaned = (_clean_message_id(value) for value in values)
+    return tuple(dict.fromkeys(value for value in cleaned if value is not None))
+
+
+def _clean_texts(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(value for value in map(clean, values) if value))

@@ -5,6 +5,22 @@ cannot be parsed is still recorded (flagged, with its raw blob) so an agent sees
 it.  Threading clues (our own Message-IDs, In-Reply-To/References, the
 ``[SR-…]`` token) are passed as hints: the domain decides which request, if any,
 the message joins.  Acknowledgements are a policy's business (policies.acknowledge).
+
+Automatic mail is recorded but starts no response clock and is never acknowledged:
+
+- An auto-reply (an out-of-office, a list) goes the way of any mail: it joins its
+  thread when it has one, and otherwise opens a request of its own.  Opening one
+  is deliberate: the desk keeps every message on a request, and an agent should see
+  a vacation notice or list mail nobody expected (it may name a new contact, or show
+  a customer address going stale); without a clock it never shows as at risk, and
+  closing it is one click.  Dropping it silently is what "recorded" forbids.
+- A bounce that returns one of our replies (found by the Message-ID we gave it,
+  which carries the reply id and the reference) opens nothing: RecordBounce marks
+  that reply failed with the bounce's reason, and the inbox lists the request
+  under delivery_failed.
+- A bounce that returns nothing we can place (a reply we never sent, backscatter, a
+  delay warning rather than a failure) is recorded like an auto-reply: on a
+  request without a clock, its raw bytes in the blob store, for an agent to judge.
 """
 
 from __future__ import annotations
@@ -13,13 +29,22 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import Any
 
-from channels.email.composing import reference_in_own_message_id
-from channels.email.parsing import MalformedEmail, ParsedEmail, find_reference, parse_email
+from channels.email.composing import parse_own_message_id, reference_in_own_message_id
+from channels.email.parsing import (
+    BounceReport,
+    MalformedEmail,
+    ParsedEmail,
+    find_reference,
+    parse_email,
+)
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore, BlobTooLarge
-from domain.requests.commands import InboundMessage, Recorded, RecordInbound
+from domain.errors import NotFound
+from domain.requests.commands import InboundMessage, RecordBounce, Recorded, RecordInbound
+from domain.text import clean
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +59,20 @@ RAW_MESSAGE_LIMIT = 64 * 1024 * 1024
 class MessageOutcome:
     recorded: Recorded
     malformed: bool
+    bounce: bool = False  # tied to the reply it returns; no request was opened
 
 
 class MessageRecorder:
     """Raw bytes in, one recorded interaction out. Blocking."""
 
-    def __init__(self, app: Ledgerdesk, blobs: BlobStore) -> None:
+    def __init__(self, app: Ledgerdesk, blobs: BlobStore, mail_from: str | None = None) -> None:
+        """`mail_from`: our support address; when given, a bounce is tied to a reply only
+        through a Message-ID at its domain (the one our sender writes)."""
         self.app = app
         self.blobs = blobs
         self.raw_blobs = BlobStore(blobs.root, max(blobs.max_bytes, RAW_MESSAGE_LIMIT))
+        address = parseaddr(mail_from or "")[1]
+        self.own_domain = address.rpartition("@")[2].lower() or None
 
     def record(self, raw: bytes) -> MessageOutcome:
         details: dict[str, Any] = {}
@@ -57,8 +87,33 @@ class MessageRecorder:
         except Exception as error:  # a parser bug must flag the message, not stop the mailbox
             log.exception("parsing an inbound email failed")
             return self._record_malformed(raw, details, f"the message could not be read: {error}")
+        if parsed.bounce is not None and parsed.bounce.failed:
+            outcome = self._record_bounce(parsed, parsed.bounce, details)
+            if outcome is not None:
+                return outcome
         recorded = self.app.handle(RecordInbound(self._inbound(parsed, details)))
         return MessageOutcome(recorded, malformed=False)
+
+    def _record_bounce(
+        self, parsed: ParsedEmail, bounce: BounceReport, details: dict[str, Any]
+    ) -> MessageOutcome | None:
+        """Tie a bounce to the reply it returns; None when it returns none of ours."""
+        extras = {**details, "message_id": parsed.message_id,
+                  "recipients": list(bounce.recipients), "status": bounce.status}
+        for message_id in bounce.message_ids:
+            own = parse_own_message_id(message_id)
+            if own is None or (self.own_domain is not None and own.domain != self.own_domain):
+                continue
+            try:
+                recorded = self.app.handle(RecordBounce(
+                    own.reference, own.outbound_id, bounce.reason,
+                    external_id=parsed.dedupe_key, actor=f"email:{parsed.sender_address}",
+                    details={**extras, "returned": message_id},
+                ))
+            except NotFound:
+                continue  # shaped like ours, but no such request or reply: try the next id
+            return MessageOutcome(recorded, malformed=False, bounce=True)
+        return None
 
     def _inbound(self, parsed: ParsedEmail, details: dict[str, Any]) -> InboundMessage:
         attachments, rejected = self._store_attachments(parsed)
@@ -74,6 +129,9 @@ class MessageRecorder:
             auto_reply=parsed.auto_reply_reason,
             bounce=parsed.is_bounce,
         )
+        if parsed.bounce is not None:
+            details.update(bounce_reason=parsed.bounce.reason,
+                           returned=list(parsed.bounce.message_ids))
         if rejected:
             details["rejected_attachments"] = rejected
         return InboundMessage(
@@ -87,6 +145,7 @@ class MessageRecorder:
             occurred_at=parsed.date,
             thread_hints=self._thread_hints(parsed),
             details=details,
+            automatic=parsed.auto_reply_reason is not None or parsed.is_bounce,
         )
 
     def _store_attachments(
@@ -131,6 +190,8 @@ class MessageRecorder:
     def _record_malformed(
         self, raw: bytes, details: dict[str, Any], reason: str
     ) -> MessageOutcome:
+        # The reason may quote the mail (an exception's text): it is stored, so cleaned.
+        reason = clean(reason)
         details["malformed"] = reason
         sender = _best_effort_sender(raw)
         recorded = self.app.handle(RecordInbound(

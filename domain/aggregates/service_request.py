@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain import ids
+from domain.delivery import ACKNOWLEDGEMENT_ACTORS
 from domain.errors import InvalidInput, InvalidTransition, NotFound
 
 Attachment = dict[str, Any]
@@ -72,7 +73,32 @@ class ServiceRequest(Aggregate):
 
     # --- interactions ------------------------------------------------------
 
-    @event("MessageReceived")
+    class MessageReceived(Aggregate.Event):
+        """A message arrived, on any channel.  `automatic`: an auto-reply or a
+        bounce, not a person: it never starts the response clock.
+        `opened_request`: the message this request was opened for."""
+
+        class_version = 2
+        channel: str
+        external_id: str
+        sender: str
+        subject: str
+        body: str
+        attachments: list[Attachment]
+        occurred_at: datetime
+        actor: str
+        details: dict[str, Any]
+        automatic: bool
+        opened_request: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Version 1 knew automatic mail only from the email channel's details,
+            # and a message that opened a request always came right after Opened.
+            details = state.get("details") or {}
+            state["automatic"] = bool(details.get("auto_reply") or details.get("bounce"))
+            state["opened_request"] = state.get("originator_version") == 2
+
     def receive_message(
         self,
         channel: str,
@@ -84,10 +110,36 @@ class ServiceRequest(Aggregate):
         occurred_at: datetime,
         actor: str,
         details: dict[str, Any],
+        automatic: bool = False,
     ) -> None:
         """A customer wrote, on any channel.  `details` holds channel extras
-        (email threading headers, the raw message's blob, an auto-reply flag...)."""
+        (email threading headers, the raw message's blob, an auto-reply reason...)."""
+        self._message_received(
+            channel=channel, external_id=external_id, sender=sender, subject=subject,
+            body=body, attachments=attachments, occurred_at=occurred_at, actor=actor,
+            details=details, automatic=automatic,
+            # Opened still unsaved: this very command opens the request for the message.
+            opened_request=any(e.originator_version == 1 for e in self.pending_events),
+        )
+
+    @event(MessageReceived)
+    def _message_received(
+        self,
+        channel: str,
+        external_id: str,
+        sender: str,
+        subject: str,
+        body: str,
+        attachments: list[Attachment],
+        occurred_at: datetime,
+        actor: str,
+        details: dict[str, Any],
+        automatic: bool,
+        opened_request: bool,
+    ) -> None:
         self.message_ids.append(external_id)
+        if automatic:
+            return  # an out-of-office or a bounce is not the customer taking up the thread
         self.channel = channel
         if self.status == "pending_customer":
             self.status = "open"
@@ -117,9 +169,11 @@ class ServiceRequest(Aggregate):
         recipient: str | None,
         actor: str,
         channel: str | None = None,
+        automatic: bool = False,
     ) -> None:
         """`channel`: where the reply goes (see domain.requests.routing); the
-        request's latest channel when not given."""
+        request's latest channel when not given.  `automatic`: sent by the desk
+        itself (an acknowledgement, a survey), which is not an answer."""
         if not body.strip():
             raise InvalidInput("a reply needs a body", fields={"body": "must not be empty"})
         if reply_id in self.replies:
@@ -131,9 +185,28 @@ class ServiceRequest(Aggregate):
             attachments=attachments,
             recipient=recipient,
             actor=actor,
+            automatic=automatic,
         )
 
-    @event("ReplyQueued")
+    class ReplyQueued(Aggregate.Event):
+        """`automatic`: an acknowledgement or survey: the customer still waits
+        for an answer, so the response clock keeps running."""
+
+        class_version = 2
+        reply_id: str
+        channel: str
+        body: str
+        attachments: list[Attachment]
+        recipient: str | None
+        actor: str
+        automatic: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Version 1 told acknowledgements apart only by their actor.
+            state["automatic"] = state.get("actor") in ACKNOWLEDGEMENT_ACTORS
+
+    @event(ReplyQueued)
     def _reply_queued(
         self,
         reply_id: str,
@@ -142,6 +215,7 @@ class ServiceRequest(Aggregate):
         attachments: list[Attachment],
         recipient: str | None,
         actor: str,
+        automatic: bool,
     ) -> None:
         self.replies[reply_id] = "queued"
 
@@ -170,6 +244,28 @@ class ServiceRequest(Aggregate):
         self, reply_id: str, error: str, attempt: int, final: bool, actor: str
     ) -> None:
         self.replies[reply_id] = "failed" if final else "queued"
+
+    def record_bounce(
+        self, reply_id: str, reason: str, external_id: str, details: dict[str, Any], actor: str
+    ) -> bool:
+        """A bounce (a delivery status notification) says reply `reply_id` never
+        reached the customer, although the relay took it.  Returns False when
+        this bounce (by its own channel id) was recorded before."""
+        if external_id in self.message_ids:
+            return False
+        self._reply_state(reply_id)  # NotFound: this request never sent that reply
+        self._bounce_received(
+            reply_id=reply_id, reason=reason, external_id=external_id, details=details,
+            actor=actor,
+        )
+        return True
+
+    @event("BounceReceived")
+    def _bounce_received(
+        self, reply_id: str, reason: str, external_id: str, details: dict[str, Any], actor: str
+    ) -> None:
+        self.replies[reply_id] = "failed"
+        self.message_ids.append(external_id)
 
     def _reply_state(self, reply_id: str) -> str:
         try:

@@ -30,6 +30,9 @@ class InboundMessage:
     # Softer threading clues, best first: request references (SR-…) the channel
     # found, or channel ids this message answers (looked up in the receipt index).
     thread_hints: tuple[str, ...] = ()
+    # Sent by a machine (an auto-reply, a bounce nobody could place): recorded,
+    # but it starts no response clock and is never answered automatically.
+    automatic: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ class QueueReply:
     expected_version: int | None = None
     channel: str | None = None
     reply_id: str | None = None
+    # Sent by the desk itself (an acknowledgement, a survey): not an answer, so
+    # the request still waits for one and its response clock keeps running.
+    automatic: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,21 @@ class MarkReplyFailed:
     attempt: int
     final: bool
     actor: str = SYSTEM
+
+
+@dataclass(frozen=True)
+class RecordBounce:
+    """A bounce (delivery status notification) for reply `reply_id` of request
+    `reference`: the reply shows as failed with `reason`; nothing is opened.
+    Idempotent by `external_id`, the bounce's own channel id (its Message-ID).
+    `details`: channel extras (the raw message's blob, the failed recipients)."""
+
+    reference: str
+    reply_id: str
+    reason: str
+    external_id: str
+    actor: str = SYSTEM
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

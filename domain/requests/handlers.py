@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from eventsourcing.domain import Aggregate
 
+from domain.aggregates.contact import CustomerContact
 from domain.aggregates.service_request import ServiceRequest
 from domain.commands import Handlers
 from domain.customers.handlers import load_customer
@@ -26,6 +27,8 @@ from domain.requests.commands import (
     OpenRequest,
     QueueReply,
     RateSatisfaction,
+    RecordBounce,
+    Recorded,
 )
 from domain.requests.lookup import load_request
 from domain.requests.opening import new_request, summary
@@ -101,13 +104,12 @@ def queue_reply(store: Store, c: QueueReply) -> str:
         customer = load_customer(store, request.customer_code)
         route = route_reply(customer, request.channel, c.channel, store.reply_channels)
         request.queue_reply(reply_id, c.body, list(c.attachments), route.recipient, c.actor,
-                            channel=route.channel)
-        customer.record_contact(
-            channel=route.channel, direction="outbound", kind="reply",
-            reference=c.reference, summary=summary("", c.body), occurred_at=store.clock.now(),
-            actor=c.actor,
-        )
-        return [customer]
+                            channel=route.channel, automatic=c.automatic)
+        return [CustomerContact(
+            customer_code=customer.code, channel=route.channel, external_id=reply_id,
+            direction="outbound", kind="reply", reference=c.reference,
+            summary=summary("", c.body), occurred_at=store.clock.now(), actor=c.actor,
+        )]
 
     change_request(store, c.reference, change, c.expected_version)
     return reply_id
@@ -123,6 +125,26 @@ def mark_reply_delivered(store: Store, c: MarkReplyDelivered) -> None:
 def mark_reply_failed(store: Store, c: MarkReplyFailed) -> None:
     change_request(store, c.reference, lambda r: r.mark_delivery_failed(
         c.reply_id, c.error, c.attempt, c.final, c.actor))
+
+
+@handlers(RecordBounce)
+def record_bounce(store: Store, c: RecordBounce) -> Recorded:
+    """NotFound when the request or the reply is unknown: the caller then keeps
+    the bounce some other way.  Only the request is written: a bounce is a
+    delivery outcome, not something the customer did."""
+    if not c.external_id:
+        raise invalid("external_id", "a bounce needs its channel's id")
+    if not c.reason.strip():
+        raise invalid("reason", "say why the reply bounced")
+    outcome: list[Recorded] = []
+
+    def change(request: ServiceRequest) -> None:
+        new = request.record_bounce(c.reply_id, c.reason, c.external_id, dict(c.details),
+                                    c.actor)
+        outcome[:] = [Recorded(request.reference, request.customer_code, duplicate=not new)]
+
+    change_request(store, c.reference, change)
+    return outcome[0]
 
 
 @handlers(AddNote)

@@ -138,9 +138,12 @@ def _record(
         if threaded is not None and not vetted and _known_sender(store, threaded, message) is None:
             claimed, threaded = threaded.reference, None
         customer, new_customer = _sender(store, pending, message, actor, threaded)
-        if threaded is not None and threaded.status != "closed":
+        automatic = getattr(message, "automatic", False)
+        if threaded is not None and (threaded.status != "closed" or automatic):
+            # An auto-reply (out of office...) is kept on its thread as it is:
+            # nobody wrote again, so nothing is reopened or started.
             request, new = threaded, False
-            if request.status == "resolved":
+            if request.status == "resolved" and not automatic:
                 request.reopen(reason="the customer wrote again", actor=actor)
         else:
             # A message about a closed request starts a new one that points back.

@@ -7,6 +7,7 @@ placed with IMAP APPEND, ingested by MailIngest, and replies arrive at the recor
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -27,18 +28,23 @@ from channels.email.ingest import IngestReport, MailIngest
 from channels.email.sender import SmtpSender
 from channels.email.settings import ImapConfig, SmtpConfig
 from domain import ids
+from domain.access import Principal
 from domain.aggregates.receipt import InboundReceipt
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore
 from domain.delivery import MAX_ATTEMPTS
 from domain.requests.commands import QueueReply
-from ledgerdesk.config import Database
+from ledgerdesk.config import Database, Settings
 from policies.acknowledge import AcknowledgementPolicy
 from policies.delivery import DeliveryPolicy
+from projections.inbox import InboxView
 from projections.outbox import OutboxView
+from projections.registry import open_views
 from projections.runner import Projector
 from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStorage
+from projections.timeline import TimelineView
 from projections.view import View
+from read_api import queries
 from tests.support.mailservers import Dovecot, RecordingSMTPServer
 
 pytest_plugins = ["tests.support.mail_fixtures"]
@@ -345,6 +351,74 @@ async def test_auto_replies_bounces_and_our_own_mail_are_recorded_but_not_acknow
     assert details[2]["bounce"] is True
     for reference in report.references:
         assert events_named(app, reference, "ReplyQueued") == []
+    automatic = [events_named(app, ref, "MessageReceived")[0].automatic
+                 for ref in report.references]
+    assert automatic == [True, True, True, False]  # our own address is not a machine
+
+
+def mail_with_control_characters() -> bytes:
+    """NUL and other control characters where real mail hides them: inside encoded words, a
+    base64 body and an RFC 2231 file name (an IMAP server turns a raw NUL into 0x80 itself,
+    which is in there too)."""
+
+    def word(text: str) -> str:
+        return f"=?utf-8?B?{base64.b64encode(text.encode()).decode()}?="
+
+    body = base64.b64encode(b"It shows\x00 error\x01 E5.\r\nPlease help.").decode()
+    name, subject = word("王\x00芳"), word("打印机\x00故障\x07 E5")
+    return (
+        f"From: {name} <{CUSTOMER}>\r\n"
+        f"To: {SUPPORT}\r\n"
+        f"Subject: {subject}\r\n"
+        "Message-ID: <control@customer.example>\r\n"
+        "Date: Mon, 03 Jun 2024 09:30:00 +0800\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
+        "--b\r\nContent-Type: text/plain\r\n"
+        "Content-Disposition: attachment; filename*=utf-8''log%00%1B.txt\r\n\r\n"
+        "X-Raw: a\x00b\r\n"
+        "--b--\r\n"
+    ).encode()
+
+
+async def test_control_characters_in_a_mail_are_cleaned_and_later_mail_still_flows(
+    app: Ledgerdesk, blobs: BlobStore, dovecot: Dovecot, store: Database, tmp_path: Path,
+    policy_storage: Callable[[View], ViewStorage],
+) -> None:
+    raw = mail_with_control_characters()
+    dovecot.append(raw)
+    ingest = make_ingest(app, blobs, dovecot, policy_storage)
+    settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "blobs",
+                        secret_key="k")
+    models = open_views(settings, app, [InboxView(), TimelineView()])
+    try:
+        report = await ingest.run_once()
+        assert (report.recorded, report.malformed, report.acknowledged) == (1, 0, 1)
+        [reference] = report.references
+        [message] = events_named(app, reference, "MessageReceived")
+        assert blobs.exists(message.details["raw"])  # what arrived, kept as it arrived
+        assert b"=?utf-8?B?" in blobs.get(message.details["raw"])
+
+        dovecot.append(customer_mail("<after@customer.example>", subject="Another printer"))
+        later = await ingest.run_once()
+        assert later.recorded == 1
+        for projector in models.projectors:
+            await asyncio.to_thread(projector.catch_up)
+
+        staff = Principal("agent@ledgerdesk.test", ("agent",), None)
+        shown = queries.service_request(models, staff, reference)
+        assert shown["subject"] == "打印机故障 E5"
+        [entry] = [e for e in shown["timeline"] if e["kind"] == "message"]
+        assert entry["body"] == "It shows error E5.\nPlease help."
+        assert entry["data"]["sender_name"] == "王芳"
+        assert [a["filename"] for a in entry["attachments"]] == ["log.txt"]
+        inbox = queries.inbox(models, staff, {})
+        assert {item["reference"] for item in inbox["items"]} == {
+            reference, later.references[0]}
+    finally:
+        models.close()
 
 
 async def test_malformed_mail_is_kept_raw_and_flagged(

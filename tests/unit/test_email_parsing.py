@@ -19,6 +19,9 @@ from channels.email.parsing import (
     parse_email,
     trim_quoted,
 )
+from domain.text import unsafe_character
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def b64(data: bytes) -> str:
@@ -139,6 +142,60 @@ def test_stray_nul_in_a_real_header_is_tolerated() -> None:
     parsed = parse_email(b"From: a@example.cn\r\nSubject: x\x00y\r\n\r\nbody")
     assert parsed.sender_address == "a@example.cn"
     assert parsed.body == "body"
+
+
+def test_control_characters_and_lone_surrogates_are_cleaned_from_every_field() -> None:
+    # What a command would refuse never leaves the parser; the raw bytes are kept elsewhere.
+    header, body = multipart(
+        "mixed",
+        [
+            part(["Content-Type: text/plain; charset=utf-8"], b"bo\x00dy\x01 \x1b[31mred\tok"),
+            part(
+                [
+                    "Content-Type: application/pdf",
+                    'Content-Disposition: attachment; filename="in\x00voice\x7f.pdf"',
+                    "Content-ID: <img%FF@x>",
+                ],
+                b"%PDF",
+            ),
+        ],
+    )
+    raw = mail(
+        [
+            "From: Wang\x00 Fang\x07 <wang@example.cn>",
+            "Subject: printer\x00 E5\x08",
+            "To: support@ledgerdesk.test",
+            "Message-ID: <m\x00@example.cn>",
+            "In-Reply-To: <r\x00@example.cn>",
+            header,
+        ],
+        body,
+    ).replace(b"%FF", b"\xff")  # a raw 8-bit byte: the library keeps it as a lone surrogate
+    parsed = parse_email(raw)
+    assert parsed.subject == "printer E5"
+    assert parsed.sender_name == "Wang Fang"
+    assert parsed.body == "body [31mred\tok"
+    assert parsed.message_id == parsed.dedupe_key == "<m@example.cn>"
+    assert parsed.in_reply_to == "<r@example.cn>"
+    (attachment,) = parsed.attachments
+    assert attachment.filename == "invoice.pdf"
+    assert attachment.content_id == "img@x"
+    for value in (parsed.subject, parsed.sender_name, parsed.body, parsed.full_body):
+        assert unsafe_character(value) is None
+
+
+def test_mbox_envelope_line_is_not_part_of_the_message() -> None:
+    raw = (
+        b"From wang@example.cn Mon Jun  3 09:30:00 2024\r\n"
+        b"From: Wang <wang@example.cn>\r\nSubject: x\x00y\r\n\r\n"
+        b"first line\r\n>From the second line on it fails\r\n"
+    )
+    parsed = parse_email(raw)  # a NUL in the headers after an mbox line is not "binary"
+    assert (parsed.sender_address, parsed.subject) == ("wang@example.cn", "xy")
+    assert parsed.body == "first line\nFrom the second line on it fails"
+    # mboxrd: one more ">" was added to a line that already read ">From "; only it goes.
+    quoted = parse_email(b"From x Mon Jun  3 2024\nFrom: a@example.cn\n\n>>From here\n")
+    assert quoted.full_body == ">From here"
 
 
 def test_big5_with_hkscs_characters() -> None:
@@ -393,6 +450,39 @@ def test_unnamed_attachment_gets_a_name() -> None:
     assert attachment.filename == "attachment-1.zip"
 
 
+@pytest.mark.parametrize(
+    ("headers", "filename", "content_type"),
+    [
+        # Aliases old mailers write: a proper extension, the type as declared.
+        (["Content-Type: image/pjpeg", "Content-Disposition: attachment"],
+         "attachment-1.jpg", "image/pjpeg"),
+        (["Content-Type: application/x-zip-compressed", "Content-Disposition: attachment"],
+         "attachment-1.zip", "application/x-zip-compressed"),
+        # Office files: the same name on every host, whatever its /etc/mime.types says.
+        ([f"Content-Type: {XLSX}", "Content-Disposition: attachment"],
+         "attachment-1.xlsx", XLSX),
+        # No usable type: the file name says what it is.
+        (["Content-Type: application/octet-stream; name=scan.pdf"], "scan.pdf",
+         "application/pdf"),
+        (["Content-Type: pdf; name=scan.pdf"], "scan.pdf", "application/pdf"),
+        (["Content-Disposition: attachment; filename=photo.JPG"], "photo.JPG", "image/jpeg"),
+        (['Content-Type: application/octet-stream; name="report.xlsx"'], "report.xlsx", XLSX),
+        # A declared type is kept, even when the name disagrees.
+        (["Content-Type: text/plain; name=notes.docx"], "notes.docx", "text/plain"),
+        (["Content-Type: application/octet-stream; name=noext"], "noext",
+         "application/octet-stream"),
+    ],
+)
+def test_attachment_names_and_types(
+    headers: list[str], filename: str, content_type: str
+) -> None:
+    header, body = multipart(
+        "mixed", [part(["Content-Type: text/plain"], b"attached"), part(headers, b"DATA")]
+    )
+    (attachment,) = parse_email(mail([header], body)).attachments
+    assert (attachment.filename, attachment.content_type) == (filename, content_type)
+
+
 def test_text_attachment_is_not_body() -> None:
     header, body = multipart(
         "mixed",
@@ -445,6 +535,35 @@ def test_wrong_boundary_is_recovered_from_the_body() -> None:
     declared = header.replace("real-boundary", "declared-but-absent")
     parsed = parse_email(mail([declared], body))
     assert parsed.body == "正文还在"
+    assert [a.filename for a in parsed.attachments] == ["a.pdf"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A "-- " signature separator is no boundary (RFC 2046: none ends in a space).
+        b"Hello, the printer is broken.\r\n-- \r\nWang Fang\r\n",
+        # A line that looks like one but comes once and starts no part is not either.
+        b"Hello, the printer is broken.\r\n--Wang Fang\r\nACME Ltd\r\n",
+    ],
+)
+def test_a_signature_line_is_not_taken_for_the_missing_boundary(text: bytes) -> None:
+    parsed = parse_email(mail(["Content-Type: multipart/alternative"], text))
+    assert parsed.full_body.startswith("Hello, the printer is broken.")
+    assert "Wang Fang" in parsed.full_body
+
+
+def test_recovered_boundary_skips_a_signature_line_before_it() -> None:
+    body = (
+        b"-- \r\n"
+        b"--real\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"Hello, the printer is broken.\r\n-- \r\nWang Fang\r\n"
+        b"--real\r\nContent-Type: application/pdf\r\n"
+        b'Content-Disposition: attachment; filename="a.pdf"\r\n\r\n%PDF\r\n'
+        b"--real--\r\n"
+    )
+    parsed = parse_email(mail(['Content-Type: multipart/mixed; boundary="absent"'], body))
+    assert parsed.full_body == "Hello, the printer is broken.\n-- \nWang Fang"
     assert [a.filename for a in parsed.attachments] == ["a.pdf"]
 
 
@@ -513,7 +632,6 @@ def test_sender_header_is_used_when_from_is_missing() -> None:
         "Precedence: junk",
         "Precedence: List",
         "X-Autoreply: yes",
-        "X-Auto-Response-Suppress: All",
         "X-Autorespond: vacation",
     ],
 )
@@ -524,7 +642,17 @@ def test_automatic_mail_is_recognised(header: str) -> None:
     assert parsed.is_bounce is False
 
 
-@pytest.mark.parametrize("header", ["Auto-Submitted: no", "Precedence: first-class", "X-Other: 1"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Auto-Submitted: no",
+        "Precedence: first-class",
+        "X-Other: 1",
+        # Outlook sets it on mail people write: it asks *others* not to auto-reply.
+        "X-Auto-Response-Suppress: All",
+        "X-Auto-Response-Suppress: DR, RN, NRN, OOF, AutoReply",
+    ],
+)
 def test_mail_from_a_person_is_not_automatic(header: str) -> None:
     assert parse_email(mail([header], "hello")).auto_reply_reason is None
 
@@ -590,6 +718,104 @@ def test_bounce_recognised_by_sender(headers: list[str]) -> None:
 def test_ordinary_mail_is_not_a_bounce() -> None:
     raw = mail(["Return-Path: <customer@example.cn>", "Subject: hi"], "hello")
     assert parse_email(raw).is_bounce is False
+
+
+def test_a_forwarded_bounce_is_a_customer_mail_not_a_bounce() -> None:
+    # The customer forwards the DSN they got as an attachment: its report is inside the
+    # attached message, and only the top-level structure says what this mail is.
+    header, body = multipart(
+        "mixed",
+        [
+            part(["Content-Type: text/plain"], b"My colleague's mail to you bounced, see below."),
+            part(["Content-Type: message/rfc822"], dsn()),
+        ],
+        boundary="=_forward",
+    )
+    parsed = parse_email(mail([header, "Subject: Fwd: Undelivered Mail"], body))
+    assert parsed.is_bounce is False
+    assert parsed.bounce is None
+    assert parsed.auto_reply_reason is None
+    assert parsed.body == "My colleague's mail to you bounced, see below."
+
+
+def test_a_bounce_names_the_returned_message_and_why() -> None:
+    bounce = parse_email(dsn()).bounce
+    assert bounce is not None
+    assert bounce.message_ids[0] == "<reply-1@ledgerdesk.test>"
+    assert bounce.recipients == ("gone@example.org",)
+    assert bounce.status == "5.1.1"
+    assert bounce.reason == "gone@example.org: status 5.1.1"
+    assert bounce.failed is True
+
+
+def dsn_with_headers_only(action: str = "failed") -> bytes:
+    header, body = multipart(
+        "report",
+        [
+            part(["Content-Type: text/plain"], b"Delivery has failed to these recipients."),
+            part(
+                ["Content-Type: message/delivery-status"],
+                b"Reporting-MTA: dns; mx.example.org\r\n\r\n"
+                b"Final-Recipient: rfc822; gone@example.org\r\n"
+                + f"Action: {action}\r\n".encode()
+                + b"Status: 5.1.1\r\n"
+                b"Diagnostic-Code: smtp; 550 5.1.1 <gone@example.org>:\r\n"
+                b"    Recipient address rejected: User unknown\r\n",
+            ),
+            part(
+                ["Content-Type: text/rfc822-headers"],
+                b"From: support@ledgerdesk.test\r\n"
+                b"Message-ID: <reply-0af3.SR-000042@ledgerdesk.test>\r\n"
+                b"In-Reply-To: <first@customer.example>\r\nSubject: Re: [SR-000042] x\r\n",
+            ),
+        ],
+        extra="; report-type=delivery-status",
+    )
+    return mail(["From: postmaster@example.org", "Subject: Undeliverable", header], body)
+
+
+def test_a_bounce_with_only_the_returned_headers_and_a_diagnostic() -> None:
+    bounce = parse_email(dsn_with_headers_only()).bounce
+    assert bounce is not None
+    # The returned mail's own Message-ID, not the one it answered.
+    assert bounce.message_ids[0] == "<reply-0af3.SR-000042@ledgerdesk.test>"
+    assert "<first@customer.example>" not in bounce.message_ids
+    assert bounce.reason == (
+        "gone@example.org: 550 5.1.1 <gone@example.org>: "
+        "Recipient address rejected: User unknown"
+    )
+
+
+def test_a_delay_warning_is_not_a_failure() -> None:
+    parsed = parse_email(dsn_with_headers_only(action="delayed"))
+    assert parsed.is_bounce is True
+    assert parsed.bounce is not None and parsed.bounce.failed is False
+
+
+def test_a_loose_bounce_quoting_the_returned_mail_in_its_text() -> None:
+    raw = mail(
+        ["From: Mail Delivery System <MAILER-DAEMON@relay.example>",
+         "Subject: Mail delivery failed: returning message to sender"],
+        "This message was created automatically by mail delivery software.\n\n"
+        "A message that you sent could not be delivered to one or more of its recipients.\n"
+        "  gone@example.org\n    host mx.example.org: 550 No such user\n\n"
+        "------ This is a copy of the message, including all the headers. ------\n"
+        "From: support@ledgerdesk.test\n"
+        "Message-ID: <reply-77.SR-000042@ledgerdesk.test>\n"
+        "Subject: Re: [SR-000042] repair\n",
+    )
+    bounce = parse_email(raw).bounce
+    assert bounce is not None and bounce.failed
+    assert bounce.message_ids == ("<reply-77.SR-000042@ledgerdesk.test>",)
+    assert bounce.reason.startswith("This message was created automatically")
+
+
+def test_an_auto_reply_with_the_null_return_path_is_not_a_bounce() -> None:
+    # RFC 3834 asks vacation responders to send from the null path, like bounces.
+    raw = mail(["Return-Path: <>", "Auto-Submitted: auto-replied", "Subject: 休假中"], "away")
+    parsed = parse_email(raw)
+    assert parsed.is_bounce is False
+    assert parsed.auto_reply_reason == "Auto-Submitted: auto-replied"
 
 
 # --- quote trimming -------------------------------------------------------------------------
