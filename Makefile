@@ -11,8 +11,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# `make run PORT=8001` when 8000 is taken.
+PORT ?= 8000
+
 run: $(STAMP)
-	$(BIN)/ledgerdesk demo
+	$(BIN)/ledgerdesk demo --port $(PORT)
 
 services:
 	bash scripts/ensure-test-services.sh

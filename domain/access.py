@@ -32,6 +32,7 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     "log_call": STAFF,
     "manage_customers": STAFF,
     "manage_products": STAFF,
+    "manage_users": frozenset({"admin"}),  # list, deactivate, revoke tokens
 }
 
 

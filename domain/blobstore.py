@@ -3,7 +3,9 @@
 A blob is named by the sha256 of its bytes, so storing the same attachment
 twice keeps one file, and an event that references a blob also proves what the
 bytes were.  Files are written to a temporary name and renamed into place, so a
-crash never leaves a half-written blob under a real name.
+crash never leaves a half-written blob under a real name.  Blobs are raw mail
+and customers' documents: files 0600 (mkstemp's mode, kept by the rename) in
+folders 0700, whatever the umask.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import DomainError, NotFound
+from domain.private_files import private_dirs
 
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 
@@ -41,7 +44,7 @@ class BlobStore:
         digest = hashlib.sha256(data).hexdigest()
         path = self.path_of(digest)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dirs(path.parent)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
             try:
                 with os.fdopen(fd, "wb") as f:

@@ -1,5 +1,7 @@
 """`ledgerdesk` on the command line.  A user's mistake prints one line to stderr
-and exits non-zero; only a bug shows a traceback."""
+and exits non-zero, and so does trouble with the machine (a store that is down,
+locked or unreadable, a port in use); a reader that stops reading (`| head`)
+ends the command quietly.  Only a bug shows a traceback."""
 
 from __future__ import annotations
 
@@ -7,23 +9,40 @@ import argparse
 import asyncio
 import csv
 import json
+import os
+import signal
+import socket
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import psycopg
+from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from channels.base import Channel, ChannelCommand, ChannelConfigError
 from domain.errors import DomainError
-from domain.users.commands import AddUser, IssueToken
+from domain.users.commands import AddUser, DeactivateUser, IssueToken, RevokeToken
+from domain.users.handlers import all_users, token_id_of
 from ledgerdesk import demo
 from ledgerdesk.bootstrap import CHANNEL_TYPES, Services, bootstrap
-from ledgerdesk.config import ConfigError
+from ledgerdesk.config import ConfigError, load_settings
+from ledgerdesk.persistence import check_reachable
 from ledgerdesk.runtime import Runtime
 from ledgerdesk.server import serve
 from projections.audit import verify
-from projections.registry import ReadModels, open_read_models
+from projections.registry import VIEW_CLASSES, ReadModels, open_read_models
 from projections.runner import ProjectionThread
+from projections.storage import ViewStorage
 
 CLI_ACTOR = "cli"
+
+# What the machine, not the user, got wrong: a store that is down, locked or
+# unreadable, a file we may not open.  One line on stderr, like a user's mistake.
+OPERATIONAL_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, PersistenceError, sqlite3.Error, psycopg.Error,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,12 +53,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # so that a reader gone away shows here, not at exit
+        return status
+    except BrokenPipeError:
+        return reader_went_away()
     except (DomainError, ConfigError, ChannelConfigError) as e:
-        print(f"ledgerdesk: {e}", file=sys.stderr)
-        return 1
+        return fail(str(e))
+    except OPERATIONAL_ERRORS as e:
+        return fail(operational_message(e))
     except KeyboardInterrupt:
         return 130
+
+
+def fail(message: str, status: int = 1) -> int:
+    print(f"ledgerdesk: {message}", file=sys.stderr)
+    return status
+
+
+def operational_message(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    # Drivers' messages may span lines (psycopg adds hints); the contract wants one.
+    detail = " ".join(str(error).split()) or type(error).__name__
+    return f"the store failed: {detail}"
+
+
+def reader_went_away() -> int:
+    """`ledgerdesk audit export | head -1`: the reader has what it wanted.  What is
+    still buffered would fail again in the interpreter's flush at exit, so stdout
+    goes to /dev/null, and the exit status is a SIGPIPE death's, as any Unix
+    tool's in a pipeline."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("email")
     token.add_argument("--label", default="")
     token.set_defaults(handler=user_token)
+
+    revoke = user.add_parser("revoke-token", help="revoke one of a user's API tokens")
+    revoke.add_argument("email")
+    revoke.add_argument("token_id", help="as `user token` and `user list` show it")
+    revoke.set_defaults(handler=user_revoke_token)
+
+    deactivate = user.add_parser("deactivate", help="refuse a user's logins and tokens")
+    deactivate.add_argument("email")
+    deactivate.set_defaults(handler=user_deactivate)
+
+    user.add_parser("list", help="every user: email, roles, customer, state, token ids"
+                    ).set_defaults(handler=user_list)
 
     serve = commands.add_parser("serve", help="API, projections and channels in one process")
     serve.add_argument("--host", default="127.0.0.1")
@@ -117,7 +177,8 @@ def user_add(args: argparse.Namespace) -> int:
             customer_code=args.customer, password=password,
         ))
         if args.token:
-            print(services.app.handle(IssueToken(args.email, actor=CLI_ACTOR, label="cli")))
+            print_token(services.app.handle(IssueToken(args.email, actor=CLI_ACTOR, label="cli")),
+                        args.email)
         else:
             print(f"created {args.email.strip().lower()} ({', '.join(roles)})", file=sys.stderr)
     return 0
@@ -125,39 +186,114 @@ def user_add(args: argparse.Namespace) -> int:
 
 def user_token(args: argparse.Namespace) -> int:
     with _services() as services:
-        print(services.app.handle(IssueToken(args.email, actor=CLI_ACTOR, label=args.label)))
+        print_token(services.app.handle(IssueToken(args.email, actor=CLI_ACTOR, label=args.label)),
+                    args.email)
+    return 0
+
+
+def print_token(token: str, email: str) -> None:
+    """The token alone on stdout (scripts capture it); its id on stderr, for people:
+    the token cannot be shown again, its id is what revoking it takes."""
+    token_id = token_id_of(token)
+    print(token)
+    print(f"token id {token_id}; to revoke it: {command_name()} user revoke-token "
+          f"{email.strip().lower()} {token_id}", file=sys.stderr)
+
+
+def user_revoke_token(args: argparse.Namespace) -> int:
+    with _services() as services:
+        services.app.handle(RevokeToken(args.email, args.token_id, actor=CLI_ACTOR))
+    print(f"revoked token {args.token_id} of {args.email.strip().lower()}", file=sys.stderr)
+    return 0
+
+
+def user_deactivate(args: argparse.Namespace) -> int:
+    with _services() as services:
+        services.app.handle(DeactivateUser(args.email, actor=CLI_ACTOR))
+    print(f"deactivated {args.email.strip().lower()}: its password and tokens no longer work",
+          file=sys.stderr)
+    return 0
+
+
+def user_list(args: argparse.Namespace) -> int:
+    """One tab-separated line per user: email, roles, customer, state, token ids."""
+    with _services() as services:
+        for user in all_users(services.app.store):
+            print("\t".join([
+                user.email, ",".join(user.roles), user.customer_code or "-",
+                "active" if user.active else "deactivated", ",".join(sorted(user.tokens)) or "-",
+            ]))
     return 0
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    if problem := port_problem(args.host, args.port):
+        return fail(problem)
     with _services() as services:
         serve(services, args.host, args.port)
     return 0
 
 
 def demo_command(args: argparse.Namespace) -> int:
+    if problem := port_problem(args.host, args.port):
+        return fail(problem)
     with _services() as services:
         if demo.is_empty(services.app):
             tokens = demo.load(services.app)
             print("Demo data loaded. Logins (password: " + demo.DEMO_PASSWORD + "):")
             for email, token in tokens.items():
                 print(f"  {email:32} API token: {token}")
+            print(f"For the README's API examples ({demo.API_EXAMPLE_LOGIN}'s token), paste:")
+            print(f"  export TOKEN={tokens[demo.API_EXAMPLE_LOGIN]}")
         else:
             print("The store is not empty: serving it as it is (demo data loads only once).")
+            # Tokens are shown only when issued (only their hashes are kept).
+            email = (demo.API_EXAMPLE_LOGIN if demo.has_demo_logins(services.app)
+                     else "EMAIL")
+            print(f"For an API token: {command_name()} user token {email}"
+                  f"  (`{command_name()} user list` shows every user)")
         print(f"Serving on http://{args.host}:{args.port}  (API under /api/v1)", flush=True)
         serve(services, args.host, args.port)
     return 0
+
+
+def command_name() -> str:
+    """How this program was run, for hints the user can paste (`make run` runs
+    .venv/bin/ledgerdesk, which is not on the PATH)."""
+    invoked = sys.argv[0] if sys.argv else ""
+    return invoked if Path(invoked).name == "ledgerdesk" else "ledgerdesk"
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port, found before anything starts
+    (uvicorn would say it with a traceback, after the projections had started).
+    SO_REUSEADDR as uvicorn binds: a port left in TIME_WAIT is free."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as e:
+        reason = e.strerror or str(e)
+        return (f"cannot listen on {host}:{port}: {reason}; "
+                f"choose another port with --port (make run PORT=...)")
+    return None
 
 
 def projections_status(args: argparse.Namespace) -> int:
     with _services() as services, _models(services) as models:
         for projector in models.projectors:
             status = projector.status()
-            print(f"{status.name:12} position {status.position:>10}  lag {status.lag:>8}")
+            print(f"{status.name:12} position {status.position:>10}  lag {status.lag:>8}"
+                  f"  failures {status.failures:>4}")
     return 0
 
 
 def projections_rebuild(args: argparse.Namespace) -> int:
+    known = [view.name for view in VIEW_CLASSES]
+    if args.name and args.name not in known:
+        return fail(f"no read model {args.name!r}; the read models are {', '.join(known)}", 2)
     with _services() as services, _models(services) as models:
         chosen = [models.projector(args.name)] if args.name else models.projectors
         for projector in chosen:
@@ -222,8 +358,7 @@ async def _with_policies(
 
 def audit_verify(args: argparse.Namespace) -> int:
     with _services() as services, _models(services) as models:
-        models.projector("audit").catch_up()
-        result = verify(services.app.recorder, models["audit"])
+        result = verify(services.app.recorder, caught_up(models, "audit"))
     if result.intact:
         print(f"intact: {result.checked} events checked; head hash {result.head_hash}")
         return 0
@@ -234,7 +369,7 @@ def audit_verify(args: argparse.Namespace) -> int:
 
 def audit_export(args: argparse.Namespace) -> int:
     with _services() as services, _models(services) as models:
-        models.projector("audit").catch_up()
+        caught_up(models, "audit")
         where, params = "", []
         if args.customer or args.request:
             column = "customer_code" if args.customer else "reference"
@@ -264,6 +399,23 @@ def audit_export(args: argparse.Namespace) -> int:
 
 EXPORT_COLUMNS = ("position", "stream", "version", "type", "actor", "at", "data", "hash")
 
+CATCH_UP_ATTEMPTS = 10
+
+
+def caught_up(models: ReadModels, name: str) -> ViewStorage:
+    """The view, brought up to date before a report reads it.  A `serve` beside us
+    projects the same view: when it commits a batch first, ours is refused as a
+    duplicate, and the next try starts after the batch it wrote."""
+    for attempt in range(1, CATCH_UP_ATTEMPTS + 1):
+        try:
+            models.projector(name).catch_up()
+            break
+        except (IntegrityError, psycopg.IntegrityError):
+            if attempt == CATCH_UP_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+    return models[name]
+
 
 class _models:
     def __init__(self, services: Services) -> None:
@@ -281,7 +433,9 @@ class _services:
     """`with _services() as s:` builds the services and always closes them."""
 
     def __enter__(self) -> Services:
-        self.services = bootstrap()
+        settings = load_settings()
+        check_reachable(settings.database)  # a store that is down: say so at once
+        self.services = bootstrap(settings)
         return self.services
 
     def __exit__(self, *exc: object) -> None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from domain.private_files import publish_private_file
+
 PREFIX = "LEDGERDESK_"
 
 
@@ -137,12 +139,11 @@ def _int(raw: str, key: str) -> int:
 
 
 def _generated_secret(data_dir: Path) -> str:
-    """The session key, generated once into the data directory and reused."""
+    """The session key, generated once into the data directory and reused.  The
+    file is 0600 from its first byte (and the folder 0700 when we create it): a
+    key that was world-readable even for a moment is not a secret."""
     path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    if not path.exists():
+        # When two processes start together, the first to publish wins and both use its key.
+        publish_private_file(path, secrets.token_urlsafe(48))
+    return path.read_text().strip()

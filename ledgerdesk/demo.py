@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from domain import ids
+from domain.aggregates.user import User
 from domain.application import Ledgerdesk
 from domain.customers.commands import AddContact, AssignRepresentative, RegisterCustomer
 from domain.installed_base.commands import ChangeProductStatus, RegisterProduct
@@ -23,10 +25,17 @@ from domain.users.commands import AddUser, IssueToken
 
 DEMO_PASSWORD = "ledgerdesk-demo"
 ACTOR = "demo-loader"
+# The login whose token the README's API examples use: an agent sees the inbox,
+# the 360 and the knowledge base.
+API_EXAMPLE_LOGIN = "agent@ledgerdesk.example"
 
 
 def is_empty(app: Ledgerdesk) -> bool:
     return not app.recorder.max_notification_id()
+
+
+def has_demo_logins(app: Ledgerdesk) -> bool:
+    return app.store.get(User, ids.user_id(API_EXAMPLE_LOGIN)) is not None
 
 
 def load(app: Ledgerdesk) -> dict[str, str]:
@@ -58,6 +67,9 @@ def load(app: Ledgerdesk) -> dict[str, str]:
                            password=DEMO_PASSWORD))
         tokens[email] = app.handle(IssueToken(email, actor=ACTOR, label="demo"))
     app.handle(AssignRepresentative("HUAXIN", "agent@ledgerdesk.example", actor=ACTOR))
+    # `make run` has no SMTP relay: the demo's reply then goes to the portal, which
+    # always delivers, instead of being refused as undeliverable by email.
+    reply_channel = "email" if "email" in app.store.reply_channels else "web"
     app.handle(RegisterProduct(
         "MX3000-2024-00817", "MX-3000", "HUAXIN", actor=ACTOR, name="激光复印打印一体机",
         install_address="北京市海淀区中关村南大街 5 号 3 层", installed_on="2024-03-18",
@@ -80,7 +92,8 @@ def load(app: Ledgerdesk) -> dict[str, str]:
     ))).reference
     app.handle(Assign(jam, "agent@ledgerdesk.example", actor="manager@ledgerdesk.example"))
     app.handle(QueueReply(jam, "李先生您好，已收到。请先检查搓纸轮是否有纸屑，"
-                         "我们的工程师明天上午联系您。", actor="agent@ledgerdesk.example"))
+                         "我们的工程师明天上午联系您。", actor="agent@ledgerdesk.example",
+                          channel=reply_channel))
     app.handle(AddNote(jam, "保修期内，安排上门服务。", actor="agent@ledgerdesk.example"))
     app.handle(LogCall("demo-call-1", "inbound", "+86 10 6655 0101", now - timedelta(hours=2),
                  actor="agent@ledgerdesk.example", notes="客户来电催办，工程师已出发。",

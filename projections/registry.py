@@ -18,6 +18,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresDatastore
 
+from domain.private_files import create_private_file
 from projections.audit import AuditView
 from projections.customers import CustomersView
 from projections.inbox import InboxView
@@ -116,6 +117,7 @@ def open_views(location: Location, app: Application[Any], views: Iterable[View])
     if database.kind == "sqlite":
         for view in views:
             path = view_database_path(location.data_dir, view.name)
+            create_private_file(path)  # 0600 in a 0700 folder: views hold customers' data
             storages[view.name] = _created(functools.partial(SQLiteViewStorage, path, view))
     else:
         datastore = PostgresDatastore(

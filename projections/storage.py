@@ -14,15 +14,22 @@ database file; PostgreSQL gives each view its own tracking table instead.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.persistence import Notification, OperationalError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.sqlite import (
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteTrackingRecorder,
+    SQLiteTransaction,
+)
 
 from projections.view import Db, View, iso
 
@@ -39,6 +46,23 @@ FAILURES_SCHEMA = """CREATE TABLE IF NOT EXISTS projection_failures (
     failed_at TEXT NOT NULL,
     PRIMARY KEY (view, position)
 )"""
+
+
+# What a view's schema statements create: `CREATE TABLE|INDEX IF NOT EXISTS name`.
+SCHEMA_OBJECT = re.compile(
+    r"\s*CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\s+IF\s+NOT\s+EXISTS\s+(\w+)", re.IGNORECASE)
+
+
+def schema_objects(statements: Sequence[str]) -> set[str] | None:
+    """The names (lower case) of the tables and indexes these statements create,
+    or None when one of them is not such a statement."""
+    names = set()
+    for statement in statements:
+        match = SCHEMA_OBJECT.match(statement)
+        if match is None:
+            return None
+        names.add(match.group(1).lower())
+    return names
 
 
 class ViewStorage(Protocol):
@@ -132,6 +156,8 @@ class _ViewTransactions:
         from the one the tables were built by, drop them and forget the
         position, so the runner rebuilds the view from the log.  A view without
         a recorded version was built before versions existed: version 1."""
+        if self._is_prepared():
+            return  # the usual case, and opening a view for a read must not write
         view = self.view
         with self.datastore.transaction(commit=True) as c:
             db = Db(c, self.dialect)
@@ -156,6 +182,25 @@ class _ViewTransactions:
                        "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
                        (view.name, view.version))
 
+    def _is_prepared(self) -> bool:
+        """Whether every table and index `prepare` makes exists and the view is at
+        the code's version, found in a read-only transaction.  A CLI report opening
+        the views beside a busy `serve` then takes no write lock at all, and an
+        index added to a view's schema is still created on the next start."""
+        wanted = schema_objects((*self.view.schema, FAILURES_SCHEMA))
+        if wanted is None:
+            return False  # a statement of a kind not recognised: let `prepare` run it
+        with self.datastore.transaction(commit=False) as c:
+            db = Db(c, self.dialect)
+            if not {"view_versions", *self.view.tables, *wanted} <= self._object_names(db):
+                return False
+            row = db.one("SELECT version FROM view_versions WHERE name = ?", (self.view.name,))
+        return row is not None and row["version"] == self.view.version
+
+    def _object_names(self, db: Db) -> set[str]:
+        """The tables and indexes in the view's database (lower case)."""
+        raise NotImplementedError
+
     def _serialise_upgrades(self, db: Db) -> None:
         """SQLite serialises writers by itself."""
 
@@ -168,16 +213,59 @@ class _ViewTransactions:
                 c.execute(f"ANALYZE {table}")
 
 
+class _ImmediateWriteTransaction(SQLiteTransaction):
+    """A write transaction that takes SQLite's write lock when it begins.
+
+    The library begins every transaction DEFERRED.  A deferred transaction that
+    reads before it writes (most view handlers do) and then meets another
+    process's write lock fails at once with "database is locked": SQLite does
+    not wait (no busy timeout) for a lock a reader would have to upgrade to.
+    BEGIN IMMEDIATE waits for the lock, up to the busy timeout, before reading."""
+
+    def __enter__(self) -> SQLiteCursor:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE" if self.commit else "BEGIN")
+        except sqlite3.OperationalError as e:
+            raise OperationalError(e) from e  # as the library reports it
+        return cursor
+
+
+class _SQLiteViewDatastore(SQLiteDatastore):
+    @contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[SQLiteCursor]:
+        with (self.get_connection(commit=commit) as conn,
+              _ImmediateWriteTransaction(conn, commit=commit) as curs, curs):
+            yield curs
+
+
+# Seconds a view's statement waits for another process's write lock.
+SQLITE_LOCK_TIMEOUT = 30
+
+
 class SQLiteViewStorage(_ViewTransactions, SQLiteTrackingRecorder):
     dialect = "sqlite"
     tracking_table = "tracking"
 
     def __init__(self, path: Path, view: View) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        super().__init__(SQLiteDatastore(db_name=str(path), lock_timeout=30))
+        super().__init__(_SQLiteViewDatastore(db_name=str(path), lock_timeout=SQLITE_LOCK_TIMEOUT))
         self.view = view
-        self.create_table()
+        if not self._has_tracking_table():
+            self.create_table()
         self.prepare()
+
+    def _has_tracking_table(self) -> bool:
+        """The library's tracking table exists with its marker row: its own
+        create_table would then change nothing, yet open a write transaction."""
+        try:
+            return self.max_tracking_id(self.table_migration_identifier) is not None
+        except OperationalError:  # no such table
+            return False
+
+    def _object_names(self, db: Db) -> set[str]:
+        rows = db.all("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
+        return {row["name"].lower() for row in rows}
 
     def close(self) -> None:
         self.datastore.close()
@@ -208,6 +296,11 @@ class PostgresViewStorage(_ViewTransactions, PostgresTrackingRecorder):
         with self.datastore.get_connection() as conn:
             for table in self.view.tables:
                 conn.execute(f"VACUUM (ANALYZE) {table}")
+
+    def _object_names(self, db: Db) -> set[str]:
+        return {row["name"] for row in db.all(
+            "SELECT c.relname AS name FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()")}
 
     def _serialise_upgrades(self, db: Db) -> None:
         # Two processes starting together must not both drop and rebuild a view.

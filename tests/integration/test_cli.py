@@ -5,11 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from domain.application import Ledgerdesk
 from ledgerdesk.config import Database
 from ledgerdesk.persistence import event_store_env
+from tests.support.mailservers import free_port
 
 
 def database_url(store: Database) -> str:
@@ -75,3 +81,75 @@ def test_user_add_errors_are_one_clear_line(store: Database, tmp_path: Path) -> 
         store, tmp_path, "user", "add", "c@x.cn", "--role", "customer", "--customer", "NOPE"
     )
     assert no_customer.returncode == 1 and "no customer 'NOPE'" in no_customer.stderr
+
+
+def test_demo_loads_once_and_later_says_how_to_get_a_token(store: Database, tmp_path: Path) -> None:
+    """`make run` twice: the first run loads the demo and prints the token the README's
+    examples use, which works for them, the README's knowledge search included; the
+    second serves the same store and says how to get a token, since none is printed."""
+    first = run_demo(store, tmp_path, "first")
+    token = first.split("export TOKEN=", 1)[1].split()[0]
+    assert token.startswith("ld_")
+    assert "API token" in first and "Traceback" not in first
+    second = run_demo(store, tmp_path, "second", token=token)
+    assert "not empty" in second and "Demo data loaded" not in second
+    assert "user token agent@ledgerdesk.example" in second
+
+
+def run_demo(store: Database, tmp_path: Path, name: str, token: str = "") -> str:
+    """Runs `ledgerdesk demo` until it serves, checks the probes and, given a token,
+    the README's API examples; returns what it printed."""
+    port = free_port()
+    output = tmp_path / f"demo-{name}.out"
+    env = dict(os.environ, LEDGERDESK_DATABASE_URL=database_url(store),
+               LEDGERDESK_DATA_DIR=str(tmp_path))
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ledgerdesk.cli", "demo", "--port", str(port)],
+            env=env, cwd=tmp_path, stdout=sink, stderr=subprocess.STDOUT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}/api/v1"
+            wait_for(lambda: http_status(f"{base}/healthz") == 200, 60, "demo serving")
+            assert http_status(f"{base}/readyz") in (200, 503)  # 503 while catching up
+            printed = output.read_text()
+            token = token or printed.split("export TOKEN=", 1)[1].split()[0]
+            search = f"{base}/kb/search?{urllib.parse.urlencode({'q': '卡纸'})}"
+            wait_for(lambda: "KB-0001" in http_body(search, token), 30, "the article indexed")
+            assert http_status(f"{base}/inbox", token) == 200
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    return output.read_text()
+
+
+def http_body(url: str, token: str = "") -> str:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                    timeout=10) as answer:
+            return str(answer.read().decode())
+    except urllib.error.HTTPError as error:
+        return str(error.read().decode())
+    except OSError:
+        return ""
+
+
+def http_status(url: str, token: str = "") -> int:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                    timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout}s")
+        time.sleep(0.25)
