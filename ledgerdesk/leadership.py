@@ -26,6 +26,7 @@ from typing import IO, Any
 
 import psycopg
 
+from domain.private_files import create_private_file
 from ledgerdesk.config import Database
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,8 @@ class FileLock(Lock):
         self.file: IO[str] | None = None
 
     def try_acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Private, like every file of ours: anyone able to open it could take the lock.
+        create_private_file(self.path)
         handle = self.path.open("a")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -98,6 +98,14 @@ class Projector:
                 break
             try:
                 self.storage.write(self.app.name, [self._decoded(n) for n in notifications])
+            except (IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError):
+                # Another process (serve beside a CLI export, or a second serve)
+                # applied this batch first: carry on from where it got to.
+                moved = self.position()
+                if moved <= position:
+                    raise
+                position = moved
+                continue
             except TRANSIENT:
                 raise
             except Exception:

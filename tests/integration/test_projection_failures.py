@@ -121,3 +121,28 @@ def test_text_with_nul_is_refused_and_an_old_event_holding_it_stops_nothing(
         projector.catch_up()
         assert projector.status().lag == 0
     assert last in references(views)
+
+
+def test_a_batch_another_process_applied_first_is_not_an_error(
+    store: Database, app: Ledgerdesk, views: ReadModels, tmp_path: Path
+) -> None:
+    """`serve` and a CLI export (or two serve processes) project the same view:
+    the one that loses the race for a batch carries on from the winner's position."""
+    open_three(app)
+    settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "blobs",
+                        secret_key="k")
+    other = open_read_models(settings, app)
+    try:
+        mine, theirs = views.projector("inbox"), other.projector("inbox")
+        real_write = mine.storage.write
+
+        def overtaken(application_name: str, batch: Any) -> None:
+            theirs.catch_up()  # the other process commits this very batch first
+            real_write(application_name, batch)
+
+        mine.storage.write = overtaken  # type: ignore[method-assign]
+        mine.catch_up()
+        assert mine.status().lag == 0 and mine.status().failures == 0
+        assert len(references(views)) == 3
+    finally:
+        other.close()
