@@ -1,6 +1,9 @@
 """The ASGI app: the read API's queries and the web channel's commands under
 /api/v1, behind bearer-token authentication, with one error shape for every
-failure: {"error": {"code", "message", "fields"}}.
+failure: {"error": {"code", "message", "fields"}} — a refused command, an
+unknown route (404), a wrong method (405, with Allow) and an unexpected
+error (500, whose details go to the log, never to the caller) alike.  Every
+answer carries the security headers below.
 
 The probes (/healthz, /readyz, /openapi.json) answer at the root and under
 /api/v1 without credentials, so a load balancer's stale header never makes a
@@ -9,19 +12,24 @@ healthy process look down.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.authentication import AuthenticationError
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from channels.web.api import command_routes
 from channels.web.auth import BearerTokenBackend
+from channels.web.json_input import BodyTooLarge, UnsupportedMediaType
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobTooLarge
 from domain.errors import (
@@ -47,9 +55,23 @@ STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (ConcurrentChange, 409),
     (AlreadyExists, 409),
     (BlobTooLarge, 413),
+    (BodyTooLarge, 413),
+    (UnsupportedMediaType, 415),
     (InvalidInput, 400),
     (InvalidTransition, 422),
 ]
+
+# Error codes for what the router refuses before any endpoint runs.
+CODE_BY_STATUS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+# Sent with every answer: no MIME sniffing of JSON into something a browser
+# runs, no URL (with its references) leaked to another site, and nothing an
+# answer holds (customer data, tokens' owners) kept in a shared cache.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 
 
 def create_app(
@@ -71,15 +93,52 @@ def create_app(
         Mount(API_PREFIX, routes=[*probes, Mount("", routes=authenticated,
                                                  middleware=[bearer])]),
     ]
-    return Starlette(routes=routes, exception_handlers={DomainError: domain_error},
-                     lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={DomainError: domain_error, HTTPException: http_error,
+                            Exception: unexpected_error},
+        lifespan=lifespan,
+    )
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every HTTP answer that does not set its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# A lone surrogate (from a \ud800 escape in a body) cannot be encoded as UTF-8:
+# an error message that echoes one must not turn a 400 into a 500.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _printable(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def error_response(status: int, code: str, message: str,
-                   fields: dict[str, str] | None = None) -> JSONResponse:
+                   fields: Mapping[str, str] | None = None,
+                   headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
-        {"error": {"code": code, "message": message, "fields": fields or {}}},
-        status_code=status,
+        {"error": {"code": code, "message": _printable(message),
+                   "fields": {_printable(k): _printable(v) for k, v in (fields or {}).items()}}},
+        status_code=status, headers=headers,
     )
 
 
@@ -92,3 +151,19 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     status = next((s for cls, s in STATUS_BY_ERROR if isinstance(exc, cls)), 422)
     return error_response(status, exc.code, exc.message, exc.fields)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """What the router refuses: an unknown path (404) or method (405, keeping its
+    Allow header)."""
+    assert isinstance(exc, HTTPException)
+    code = CODE_BY_STATUS.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, exc.detail, headers=exc.headers)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """A bug: the caller gets the error shape only; Starlette re-raises the
+    exception after this answer, so the server logs its traceback.  This answer
+    is sent from outside every middleware, so it adds the security headers itself."""
+    return error_response(500, "internal", "something went wrong on our side; it is logged",
+                          headers=SECURITY_HEADERS)

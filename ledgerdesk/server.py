@@ -19,6 +19,7 @@ from ledgerdesk.asgi import create_app
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.runtime import Runtime
 from projections.runner import ProjectionThread
+from read_api.app import projection_report
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,7 @@ def serve(services: Services, host: str, port: int) -> None:
     runner.start()
 
     def readiness() -> tuple[bool, dict[str, Any]]:
-        lag = {p.name: p.status().lag for p in runtime.models.projectors}
-        ready = runner.is_alive() and not runner.failures and max(lag.values()) < READY_LAG
-        return ready, {"lag": lag, "failures": runner.failures,
-                       "running": sorted(runtime.leadership.held)}
+        return readiness_report(runner, sorted(runtime.leadership.held))
 
     asgi = create_app(services.app, runtime.models, readiness, lifespan=_jobs(runtime))
     try:
@@ -43,6 +41,17 @@ def serve(services: Services, host: str, port: int) -> None:
     finally:
         runner.stop()
         runtime.close()
+
+
+def readiness_report(runner: ProjectionThread, running: list[str]) -> tuple[bool, dict[str, Any]]:
+    """/readyz for this process.  Anyone may ask (a load balancer sends no token),
+    so it holds positions, counts and names only, never an exception's text,
+    which can name hosts, tables or customer data (that text is in the log)."""
+    report = projection_report(runner.projectors)
+    stalled = sorted(runner.failures)  # views whose last batch failed
+    ready = (runner.is_alive() and not stalled
+             and max(report["lag"].values(), default=0) < READY_LAG)
+    return ready, {**report, "stalled": stalled, "running": running}
 
 
 def _jobs(runtime: Runtime) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:

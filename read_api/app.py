@@ -2,33 +2,58 @@
 probes (/healthz, /readyz, /openapi.json).
 
 Handlers are thin: check the caller's permission (named per route, decided in
-domain.access), call one query, shape the answer.  Commands over HTTP are the
-web channel's (channels.web.api); the composition root mounts both under the
-same prefix and turns domain errors into the contract's error JSON.
+domain.access), check the shape of every path and query parameter, call one
+query, shape the answer.  A parameter no answer could match (a reference not
+shaped like one, a code with a control character) is a 404 before any query
+runs, a malformed one a 400 naming it: the stores must never see text they
+cannot hold (PostgreSQL refuses NUL) or numbers past their range.  Commands
+over HTTP are the web channel's (channels.web.api); the composition root mounts
+both under the same prefix and turns domain errors into the contract's error
+JSON.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
-from domain import access
+from domain import access, ids
 from domain.access import Principal
+from domain.aggregates.knowledge import KINDS
 from domain.application import Ledgerdesk
-from domain.errors import Unauthenticated
+from domain.errors import NotFound, Unauthenticated, invalid
+from domain.text import unsafe_character
 from projections import knowledge
 from projections.audit import verify
 from projections.registry import ReadModels
+from projections.runner import Projector
 from read_api import queries
-from read_api.openapi import OPENAPI
+from read_api.openapi import (
+    AUDIT_MAX_LIMIT,
+    CURSOR_MAX_LENGTH,
+    INBOX_MAX_LIMIT,
+    KB_MAX_LIMIT,
+    KB_QUERY_MAX_LENGTH,
+    OPENAPI,
+)
+
+log = logging.getLogger(__name__)
 
 Readiness = Callable[[], tuple[bool, dict[str, Any]]]
 QueryEndpoint = Callable[[Request, Principal], Awaitable[Any]]
+
+# What /inbox gives out as a cursor: URL-safe base64 without padding.
+INBOX_CURSOR = re.compile(r"[A-Za-z0-9_-]+")
+# /audit's cursor is a position; the stores keep positions in 63 bits.
+AUDIT_CURSOR_MAX_DIGITS = 18
 
 
 def principal_of(conn: HTTPConnection) -> Principal:
@@ -71,20 +96,37 @@ class Queries:
         self.models = models
 
     async def inbox(self, request: Request, who: Principal) -> Any:
-        return await run_in_threadpool(queries.inbox, self.models, who,
-                                       dict(request.query_params))
+        params = dict(request.query_params)
+        checked_limit(params.get("limit"), INBOX_MAX_LIMIT)
+        check_inbox_cursor(params.get("cursor"))
+        return await run_in_threadpool(queries.inbox, self.models, who, params)
 
     async def service_request(self, request: Request, who: Principal) -> Any:
-        return await run_in_threadpool(queries.service_request, self.models, who,
-                                       request.path_params["ref"])
+        reference = request.path_params["ref"]
+        if not ids.REFERENCE_PATTERN.fullmatch(reference):
+            raise NotFound(f"no service request {reference!r}")
+        return await run_in_threadpool(queries.service_request, self.models, who, reference)
 
     async def customer_360(self, request: Request, who: Principal) -> Any:
-        return await run_in_threadpool(queries.customer_360, self.models, who,
-                                       request.path_params["code"])
+        code = request.path_params["code"]
+        if not is_possible_code(code):
+            raise NotFound(f"no customer {code!r}")
+        return await run_in_threadpool(queries.customer_360, self.models, who, code)
 
     async def audit(self, request: Request, who: Principal) -> Any:
-        return await run_in_threadpool(queries.audit, self.models, who,
-                                       dict(request.query_params))
+        params = dict(request.query_params)
+        for name in ("customer", "request"):
+            check_storable(name, params.get(name))
+        customer = params.get("customer")
+        if customer and not is_possible_code(customer):
+            # Also past the first page, where the query no longer asks whether
+            # anything was recorded for it.
+            raise NotFound(f"nothing recorded for customer {customer!r}")
+        checked_limit(params.get("limit"), AUDIT_MAX_LIMIT)
+        cursor = params.get("cursor") or ""
+        if cursor and not (is_ascii_number(cursor) and len(cursor) <= AUDIT_CURSOR_MAX_DIGITS):
+            raise invalid("cursor", "cursor is not one this API gave out")
+        return await run_in_threadpool(queries.audit, self.models, who, params)
 
     async def audit_verify(self, request: Request, who: Principal) -> Any:
         result = await run_in_threadpool(verify, self.app.recorder, self.models["audit"])
@@ -92,34 +134,112 @@ class Queries:
                 "first_broken": result.first_broken, "head_hash": result.head_hash}
 
     async def kb_search(self, request: Request, who: Principal) -> Any:
-        limit = queries.parse_limit(request.query_params.get("limit"), default=10, maximum=50)
+        limit = checked_limit(request.query_params.get("limit"), KB_MAX_LIMIT) or 10
+        query = request.query_params.get("q", "")
+        check_storable("q", query)
+        if len(query) > KB_QUERY_MAX_LENGTH:
+            raise invalid("q", f"q is longer than {KB_QUERY_MAX_LENGTH} characters")
+        kind = request.query_params.get("kind") or None
+        if kind is not None and kind not in KINDS:
+            raise invalid("kind", f"kind must be one of {', '.join(KINDS)}")
         results = await run_in_threadpool(
-            knowledge.search, self.models["knowledge"], request.query_params.get("q", ""), limit,
-            request.query_params.get("kind") or None,
+            knowledge.search, self.models["knowledge"], query, limit, kind,
         )
         return {"items": results}
+
+
+def is_ascii_number(text: str) -> bool:
+    """Digits 0-9 only: str.isdigit() is also true for "²" and "٣", which int()
+    then refuses or the stores cannot compare."""
+    return text.isascii() and text.isdigit()
+
+
+def checked_limit(raw: str | None, maximum: int) -> int | None:
+    """`limit`, a whole number from 1 to `maximum` written plainly (no sign, no
+    leading zero); None when not given."""
+    if raw is None or raw == "":
+        return None
+    if not (is_ascii_number(raw) and len(raw) <= len(str(maximum)) and raw[0] != "0"
+            and int(raw) <= maximum):
+        raise invalid("limit", f"limit must be a whole number from 1 to {maximum}")
+    return int(raw)
+
+
+def check_inbox_cursor(cursor: str | None) -> None:
+    """A cursor /inbox gave out, or 400: bounded before it is decoded (it is
+    JSON inside, and JSON nested a thousand deep stops the parser), and what it
+    holds is checked before it reaches a query."""
+    if not cursor:
+        return
+    if len(cursor) > CURSOR_MAX_LENGTH or not INBOX_CURSOR.fullmatch(cursor):
+        raise invalid("cursor", "cursor is not one this API gave out")
+    at, reference = queries.decode_cursor(cursor)
+    if unsafe_character(at) is not None or not ids.REFERENCE_PATTERN.fullmatch(reference):
+        raise invalid("cursor", "cursor is not one this API gave out")
+
+
+def is_possible_code(code: str) -> bool:
+    """Whether a customer could have this code: 1 to 64 characters, no blanks
+    inside, once surrounding blanks are stripped (the domain's rule for codes)."""
+    stripped = code.strip()
+    return (0 < len(stripped) <= 64 and not any(c.isspace() for c in stripped)
+            and unsafe_character(code) is None)
+
+
+def check_storable(name: str, value: str | None) -> None:
+    """Refuse a query parameter the stores cannot hold (NUL, control characters)."""
+    if value and unsafe_character(value) is not None:
+        raise invalid(name, f"{name} contains a control character")
+
+
+def projection_report(projectors: Sequence[Projector]) -> dict[str, Any]:
+    """What /readyz shows anyone: per view, its position, its lag behind the
+    log's head and how many events it skipped as unreadable.  Counts only: the
+    errors themselves are in the log and `ledgerdesk projections status`."""
+    statuses = [p.status() for p in projectors]
+    return {
+        "lag": {s.name: s.lag for s in statuses},
+        "positions": {s.name: s.position for s in statuses},
+        "head": max((s.head for s in statuses), default=0),
+        "failures": {s.name: s.failures for s in statuses},
+    }
 
 
 def public_routes(models: ReadModels, readiness: Readiness | None = None) -> list[Route]:
     """Probes and the API's description: no credentials needed."""
 
-    def lag_only() -> tuple[bool, dict[str, Any]]:
-        return True, {"lag": {p.name: p.status().lag for p in models.projectors}}
+    def projections_only() -> tuple[bool, dict[str, Any]]:
+        return True, projection_report(models.projectors)
 
-    ready_check = readiness or lag_only
+    ready_check = readiness or projections_only
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        ready, detail = await run_in_threadpool(ready_check)
+        try:
+            ready, detail = await run_in_threadpool(ready_check)
+        except Exception:  # a probe says "not ready"; why is for the log, not for anyone
+            log.exception("readiness check failed")
+            ready, detail = False, {"reason": "the event store or a read model cannot be read"}
         return JSONResponse({"ready": ready, **detail}, status_code=200 if ready else 503)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(OPENAPI)
 
-    return [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/openapi.json", openapi, methods=["GET"]),
-    ]
+    return [ProbeRoute("/healthz", healthz), ProbeRoute("/readyz", readyz),
+            ProbeRoute("/openapi.json", openapi)]
+
+
+class ProbeRoute(Route):
+    """A GET route that claims its path for every method, then answers 405 (with
+    Allow) to the others itself.  Under /api/v1 the probes sit beside the
+    authenticated routes' catch-all mount, which Starlette prefers to a route
+    that matches the path but not the method: that would turn a 405 into a 404."""
+
+    def __init__(self, path: str, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        super().__init__(path, endpoint, methods=["GET"])
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        return (Match.FULL if match == Match.PARTIAL else match), child_scope

@@ -241,13 +241,19 @@ def test_auth_and_role_rules(api: Any) -> None:
         ).status_code
         == 403
     )
+    agent_auth = {"Authorization": f"Bearer {tokens['agent@ledgerdesk.example']}"}
     assert (
         client.post(
             "/api/v1/customers",
             content=b"{not json",
-            headers={"Authorization": f"Bearer {tokens['agent@ledgerdesk.example']}"},
+            headers={**agent_auth, "Content-Type": "application/json"},
         ).status_code
         == 400
+    )
+    # Without a JSON content type the body is not even read (the contract's 415).
+    assert (
+        client.post("/api/v1/customers", content=b"{not json", headers=agent_auth).status_code
+        == 415
     )
 
 
