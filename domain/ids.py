@@ -15,7 +15,7 @@ from uuid import UUID, uuid5
 # Never change this: every stored ID depends on it.
 NAMESPACE = UUID("5d1e2b8c-7a43-4f0e-9c1a-3b6f0d2e8a71")
 
-REFERENCE_PATTERN = re.compile(r"^SR-\d{6,}$")
+REFERENCE_PATTERN = re.compile(r"^SR-[0-9]{6,}\Z")  # ASCII digits, no trailing newline
 
 
 def customer_id(code: str) -> UUID:

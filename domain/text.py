@@ -52,6 +52,10 @@ def check_value(field: str, value: Any, depth: int = 0) -> None:
         if not math.isfinite(value):
             raise invalid(field, f"{field} must be a finite number")
     elif isinstance(value, Mapping):
+        if "_type_" in value:
+            # The event store's JSON transcoder reads {"_type_", "_data_"} as a value
+            # it encoded itself: stored as data, it would break the aggregate's replay.
+            raise invalid(field, f"{field} may not use the key _type_")
         for key, item in value.items():
             check_value(field, key, depth + 1)
             check_value(field, item, depth + 1)
