@@ -42,6 +42,10 @@ def contact_id(customer_code: str, channel: str, external_id: str) -> UUID:
     return uuid5(NAMESPACE, f"contact:{customer_code}:{channel}:{external_id}")
 
 
+def request_shard_id(customer_code: str, shard: int) -> UUID:
+    return uuid5(NAMESPACE, f"customer-requests:{customer_code}:{shard}")
+
+
 def product_id(serial: str) -> UUID:
     """Serial numbers are compared without regard to case: printed labels vary."""
     return uuid5(NAMESPACE, f"installed-product:{serial.strip().upper()}")

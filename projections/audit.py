@@ -23,6 +23,7 @@ from eventsourcing.persistence import ApplicationRecorder, Notification
 from domain.aggregates.contact import CustomerContact
 from domain.aggregates.customer import Customer
 from domain.aggregates.installed_product import InstalledProduct
+from domain.aggregates.request_ledger import CustomerRequests
 from domain.aggregates.service_request import ServiceRequest
 from projections.storage import ViewStorage
 from projections.view import Db, RowBuffer, View, iso, to_json
@@ -110,7 +111,7 @@ class AuditView(View):
         elif isinstance(event, CustomerContact.Recorded):
             # A contact shows in both the customer's and the request's trail.
             self._stream(db, stream, customer_code=event.customer_code, reference=event.reference)
-        elif isinstance(event, InstalledProduct.Registered):
+        elif isinstance(event, CustomerRequests.Started | InstalledProduct.Registered):
             self._stream(db, stream, customer_code=event.customer_code, reference=None)
         elif isinstance(event, ServiceRequest.CustomerChanged | InstalledProduct.OwnerChanged):
             # The stream's whole history now shows under the new owner.

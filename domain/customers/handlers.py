@@ -22,6 +22,7 @@ from domain.customers.commands import (
 )
 from domain.errors import invalid
 from domain.requests.lookup import load_request
+from domain.requests.opening import customer_requests
 from domain.store import Pending, Store
 from domain.users.handlers import load_user
 from domain.vocabulary import (
@@ -187,7 +188,7 @@ def merge_customer(store: Store, c: MergeCustomer) -> None:
     def attempt() -> None:
         source = load_customer(store, c.source_code)
         target = load_customer(store, c.target_code)
-        references = list(source.requests)
+        references = customer_requests(store, source)
         identities = [tuple(i.split(":", 1)) for i in source.identities]
         source.merge_into(c.target_code, c.actor)
         target.absorb(source_code=c.source_code, references=references, actor=c.actor)

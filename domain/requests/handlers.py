@@ -86,11 +86,12 @@ def open_request(store: Store, c: OpenRequest) -> str:
     def attempt() -> str:
         customer = load_customer(store, c.customer_code)
         customer.require_active()
+        pending = Pending()
         request = new_request(
-            store, customer, c.request_type, c.channel, c.subject.strip(), c.description,
-            c.actor, priority=c.priority, product=product,
+            store, pending, customer, c.request_type, c.channel, c.subject.strip(),
+            c.description, c.actor, priority=c.priority, product=product,
         )
-        store.save(Pending([request, customer]))
+        store.save(pending)
         return request.reference
 
     return store.retrying(attempt)

@@ -148,7 +148,7 @@ def _record(
         else:
             # A message about a closed request starts a new one that points back.
             request, new = new_request(
-                store, customer, message.request_type, message.channel,
+                store, pending, customer, message.request_type, message.channel,
                 subject or "(no subject)", message.body, actor,
                 follow_up_of=threaded.reference if threaded is not None else None,
             ), True
@@ -166,8 +166,8 @@ def _record(
             reference=request.reference, customer_code=customer.code, actor=actor,
         )
         # The customer is saved too, but has new events only when this message
-        # made them (a new request, a new provisional customer): an existing
-        # customer's stream is not written per interaction.
+        # made them (a new provisional customer): an existing customer's stream
+        # is not written per interaction, nor per new request.
         pending.add(request, customer, contact, receipt)
         try:
             store.save(pending)
