@@ -40,7 +40,6 @@ from domain import access
 from domain.access import Principal
 from domain.application import Ledgerdesk
 from domain.customers.commands import RegisterCustomer
-from domain.errors import ConcurrentChange
 from domain.installed_base.commands import (
     ChangeProductStatus,
     RegisterProduct,
@@ -210,9 +209,8 @@ class Commands:
 
     async def note(self, request: Request, who: Principal, body: Body) -> Response:
         reference = request.path_params["ref"]
-        note = AddNote(reference, text(body, "body"), actor=who.email)
-        await self._require_version(reference, expected_version(body))
-        await self._handle(note)
+        await self._handle(AddNote(reference, text(body, "body"), actor=who.email,
+                                   expected_version=expected_version(body)))
         return _answer({}, 201)
 
     async def assign(self, request: Request, who: Principal, body: Body) -> Response:
@@ -228,17 +226,6 @@ class Commands:
             reason=text(body, "reason", ""), expected_version=expected_version(body),
         ))
         return _answer({})
-
-    async def _require_version(self, reference: str, expected: int | None) -> None:
-        """`expected_version` for a command whose domain counterpart has no such
-        field yet (AddNote): checked just before the command, so a change in
-        between still slips through; the domain's own check has no such gap."""
-        if expected is None:
-            return
-        current = (await run_in_threadpool(self.app.service_request, reference)).version
-        if current != expected:
-            raise ConcurrentChange(f"{reference} changed since you loaded it (version "
-                                   f"{expected}, now {current}); reload and try again")
 
     # --- the CTI webhook, and calls an agent logs by hand ---------------------------
 

@@ -165,6 +165,7 @@ class AddNote:
     body: str
     actor: str
     attachments: Sequence[Attachment] = ()
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True)

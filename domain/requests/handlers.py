@@ -150,7 +150,8 @@ def record_bounce(store: Store, c: RecordBounce) -> Recorded:
 
 @handlers(AddNote)
 def add_note(store: Store, c: AddNote) -> None:
-    change_request(store, c.reference, lambda r: r.add_note(c.body, list(c.attachments), c.actor))
+    change_request(store, c.reference, lambda r: r.add_note(c.body, list(c.attachments), c.actor),
+                   c.expected_version)
 
 
 @handlers(Assign)
