@@ -86,7 +86,8 @@ def register_customer(store: Store, c: RegisterCustomer) -> UUID:
         raise invalid("name", "name must not be empty")
     require_one_of(c.kind, CUSTOMER_KINDS, "kind")
     require_one_of(c.classification, CUSTOMER_CLASSIFICATIONS, "classification")
-    wanted = [checked_identity(k, v) for k, v in c.identities]
+    # After normalising, `A@x` and `a@x` are one identity: claim it once.
+    wanted = list(dict.fromkeys(checked_identity(k, v) for k, v in c.identities))
 
     def attempt() -> UUID:
         customer = Customer(

@@ -107,7 +107,9 @@ def queue_reply(store: Store, c: QueueReply) -> str:
         request.queue_reply(reply_id, c.body, list(c.attachments), route.recipient, c.actor,
                             channel=route.channel, automatic=c.automatic)
         return [CustomerContact(
-            customer_code=customer.code, channel=route.channel, external_id=reply_id,
+            # Reply ids are unique per request; the reference makes the record's id unique.
+            customer_code=customer.code, channel=route.channel,
+            external_id=f"{c.reference}/{reply_id}",
             direction="outbound", kind="reply", reference=c.reference,
             summary=summary("", c.body), occurred_at=store.clock.now(), actor=c.actor,
         )]

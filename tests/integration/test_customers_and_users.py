@@ -196,3 +196,9 @@ def test_processes_starting_together_on_an_empty_store_all_start(store: Database
     assert {started[0].customer(f"C{n}").name for n in range(6)} == {f"客户 {n}" for n in range(6)}
     for app in started:
         app.close()
+
+
+def test_one_address_given_twice_in_two_spellings_is_one_identity(app: Ledgerdesk) -> None:
+    app.handle(RegisterCustomer("TWICE", "Twice", actor="t",
+                                identities=[("email", "Li@Acme.cn"), ("email", "li@acme.cn")]))
+    assert app.customer("TWICE").identities == ["email:li@acme.cn"]
