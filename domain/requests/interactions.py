@@ -138,7 +138,7 @@ def _record(
         if threaded is not None and not vetted and _known_sender(store, threaded, message) is None:
             claimed, threaded = threaded.reference, None
         customer, new_customer = _sender(store, pending, message, actor, threaded)
-        automatic = getattr(message, "automatic", False)
+        automatic = message.automatic
         if threaded is not None and (threaded.status != "closed" or automatic):
             # An auto-reply (out of office...) is kept on its thread as it is:
             # nobody wrote again, so nothing is reopened or started.
