@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -241,6 +242,7 @@ class _SQLiteViewDatastore(SQLiteDatastore):
 
 # Seconds a view's statement waits for another process's write lock.
 SQLITE_LOCK_TIMEOUT = 30
+STARTUP_ATTEMPTS = 10
 
 
 class SQLiteViewStorage(_ViewTransactions, SQLiteTrackingRecorder):
@@ -251,9 +253,19 @@ class SQLiteViewStorage(_ViewTransactions, SQLiteTrackingRecorder):
         path.parent.mkdir(parents=True, exist_ok=True)
         super().__init__(_SQLiteViewDatastore(db_name=str(path), lock_timeout=SQLITE_LOCK_TIMEOUT))
         self.view = view
-        if not self._has_tracking_table():
-            self.create_table()
-        self.prepare()
+        # Processes starting together on a fresh file race to switch it to WAL
+        # and create its tables; SQLite may answer the loser "database is locked"
+        # at once instead of waiting.  By the next try the winner is done.
+        for attempt in range(STARTUP_ATTEMPTS):
+            try:
+                if not self._has_tracking_table():
+                    self.create_table()
+                self.prepare()
+                return
+            except OperationalError:
+                if attempt == STARTUP_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
 
     def _has_tracking_table(self) -> bool:
         """The library's tracking table exists with its marker row: its own
