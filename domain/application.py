@@ -20,9 +20,12 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.application import Application, LRUCache
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import PersistenceError, Recording
+from eventsourcing.utils import resolve_topic
 
+from domain import ids
 from domain.aggregates.customer import Customer
 from domain.aggregates.installed_product import InstalledProduct
 from domain.aggregates.knowledge import KnowledgeArticle
@@ -30,18 +33,29 @@ from domain.aggregates.service_request import ServiceRequest
 from domain.aggregates.user import User
 from domain.clock import Clock
 from domain.commands import Handler, merged
+from domain.customers import erasure
 from domain.customers import handlers as customers
 from domain.installed_base import handlers as installed_base
 from domain.knowledge import handlers as knowledge
 from domain.requests import handlers as requests
 from domain.requests import interactions
 from domain.requests.lookup import load_request
+from domain.sealing import (
+    ENVELOPE,
+    KeyRing,
+    KeyStoreError,
+    MemoryKeyRing,
+    SealingMapper,
+    owner_of,
+    sealing_for,
+)
 from domain.store import Store
 from domain.text import check_command
 from domain.users import handlers as users
 
 HANDLERS: dict[type, Handler] = merged(
     customers.handlers,
+    erasure.handlers,
     requests.handlers,
     interactions.handlers,
     users.handlers,
@@ -54,18 +68,23 @@ STARTUP_ATTEMPTS = 10
 
 class Ledgerdesk(Application[UUID]):
     name = "ledgerdesk"  # also the application name recorded by projection tracking
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
-        Customer: 200,
-        ServiceRequest: 200,
-        User: 100,
-    }
+    # No snapshots: a snapshot is an aggregate's whole state, personal data
+    # included, and would need sealing of its own (DESIGN.md allows either).
+    # Streams stay short (interactions are no longer written to the customer's
+    # stream) and the repository's cache keeps the busy aggregates in memory.
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {}
 
     def __init__(
         self,
         env: dict[str, str] | None = None,
         clock: Clock | None = None,
         reply_channels: Iterable[str] = ("web",),
+        keys: KeyRing | None = None,
     ) -> None:
+        # Per-customer keys for personal data (domain.sealing); the composition
+        # root passes the database-backed key store, tests may use memory.
+        self.keys: KeyRing = keys if keys is not None else key_ring_from(env)
+        ids.use_index_key(self.keys.index_key(), replace=not isinstance(self.keys, MemoryKeyRing))
         # Processes that start together (serve, email poll, a bench's writers) each
         # run the library's CREATE TABLE IF NOT EXISTS; PostgreSQL can refuse the
         # losers of that race in several ways ("tuple concurrently updated", a
@@ -83,10 +102,38 @@ class Ledgerdesk(Application[UUID]):
         # `reply_channels`: the channels with a configured sender; the portal
         # ("web") always shows replies, the composition root adds the others.
         self.store = Store(self, clock, reply_channels)
+        check_key_store(self)
+        listeners = getattr(self.keys, "listeners", None)
+        if listeners is not None:
+            # A customer erased (here or in another process): aggregates read in
+            # clear before it must not be served from memory any more.
+            listeners.append(self._forget_cached_aggregates)
+
+    def construct_mapper(self) -> SealingMapper:
+        return SealingMapper(
+            self.construct_transcoder(), self.keys, compressor=self.factory.compressor()
+        )
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The one write path: tells the mapper whose key seals each aggregate's events."""
+        owners = {a.id: owner_of(a) for a in objs if isinstance(a, Aggregate)}
+        with sealing_for(owners):
+            return super().save(*objs, **kwargs)
 
     @property
     def clock(self) -> Clock:
         return self.store.clock
+
+    def _forget_cached_aggregates(self, _key_ids: set[str]) -> None:
+        cache = self.repository.cache
+        if isinstance(cache, LRUCache):
+            cache.clear()
+
+    def close(self) -> None:
+        super().close()
+        closing = getattr(self.keys, "close", None)
+        if closing is not None:
+            closing()
 
     def handle(self, command: object) -> Any:
         """Run one command; returns what its handler returns (a reference, an id...)."""
@@ -122,3 +169,34 @@ class Ledgerdesk(Application[UUID]):
 
     def authenticate_password(self, email: str, password: str) -> User:
         return users.authenticate_password(self.store, email, password)
+
+
+def key_ring_from(env: dict[str, str] | None) -> KeyRing:
+    """The key ring the event store's settings name (LEDGERDESK_KEYRING_TOPIC, set
+    by the composition root, as the library's PERSISTENCE_MODULE is), else memory."""
+    topic = (env or {}).get("LEDGERDESK_KEYRING_TOPIC")
+    if not topic:
+        return MemoryKeyRing()
+    opener = resolve_topic(topic)
+    ring: KeyRing = opener(env)
+    return ring
+
+
+# How many of the newest events are looked at for sealed data when a key store
+# has just been created: a fresh key store beside a store that already holds
+# sealed events means the real key store was lost or is elsewhere.
+FRESH_KEY_STORE_LOOKBACK = 200
+
+
+def check_key_store(app: Ledgerdesk) -> None:
+    if not getattr(app.keys, "created_now", False):
+        return
+    newest = app.recorder.max_notification_id() or 0
+    start = max(newest - FRESH_KEY_STORE_LOOKBACK, 0)
+    recent = app.recorder.select_notifications(start=start, limit=FRESH_KEY_STORE_LOOKBACK + 1)
+    if any(f'"{ENVELOPE}"'.encode() in bytes(n.state) for n in recent):
+        raise KeyStoreError(
+            "the key store was just created, but this event store holds sealed personal "
+            "data: the key store that goes with it is missing (restore it, and the master "
+            "key) - starting would make every customer look erased"
+        )

@@ -48,6 +48,12 @@ class ConcurrentChange(DomainError):
     code = "conflict"
 
 
+class CustomerWasErased(DomainError):
+    """The customer's personal data was erased: nothing more is recorded for them."""
+
+    code = "gone"
+
+
 class PermissionDenied(DomainError):
     """The actor may not do this."""
 

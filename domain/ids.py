@@ -5,17 +5,52 @@ identity, an inbound message's channel id) get an aggregate whose ID is derived
 from the unique value.  Creating that aggregate twice is then a version-1
 conflict inside the same atomic save as everything else, which is how the
 event store enforces uniqueness without a check-then-write race.
+
+IDs derived from a person's data (an email address, a phone number, a
+channel's message id) are a keyed HMAC, not a plain hash: a uuid5 of an
+address can be recomputed by anyone who guesses the address, and would say
+"this person wrote to us" after their erasure.  The key comes from the master
+key (ledgerdesk.keys) and is installed once per process by the application.
+Codes, references, serials and names of sequences are not personal and stay
+uuid5.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 import re
 from uuid import UUID, uuid5
+
+log = logging.getLogger(__name__)
 
 # Never change this: every stored ID depends on it.
 NAMESPACE = UUID("5d1e2b8c-7a43-4f0e-9c1a-3b6f0d2e8a71")
 
 REFERENCE_PATTERN = re.compile(r"^SR-[0-9]{6,}\Z")  # ASCII digits, no trailing newline
+
+
+_index_key: bytes | None = None
+
+
+def use_index_key(key: bytes, *, replace: bool = True) -> None:
+    """Install the secret of keyed ids.  `replace=False` installs it only when
+    none is (an in-memory store must not displace a real store's key)."""
+    global _index_key
+    if _index_key is not None and not replace:
+        return
+    if _index_key is not None and _index_key != key:
+        log.warning("a second index key replaces the first in this process; ids of "
+                    "identities, receipts and users now follow the new one")
+    _index_key = key
+
+
+def keyed_id(text: str) -> UUID:
+    if _index_key is None:
+        raise RuntimeError("no index key installed: construct the Ledgerdesk application first")
+    digest = hmac.new(_index_key, text.encode(), hashlib.sha256).digest()
+    return UUID(bytes=digest[:16], version=4)
 
 
 def customer_id(code: str) -> UUID:
@@ -27,19 +62,19 @@ def request_id(reference: str) -> UUID:
 
 
 def user_id(email: str) -> UUID:
-    return uuid5(NAMESPACE, f"user:{normalise_email(email)}")
+    return keyed_id(f"user:{normalise_email(email)}")
 
 
 def identity_id(kind: str, value: str) -> UUID:
-    return uuid5(NAMESPACE, f"identity:{kind}:{normalise_identity(kind, value)}")
+    return keyed_id(f"identity:{kind}:{normalise_identity(kind, value)}")
 
 
 def receipt_id(channel: str, external_id: str) -> UUID:
-    return uuid5(NAMESPACE, f"receipt:{channel}:{external_id}")
+    return keyed_id(f"receipt:{channel}:{external_id}")
 
 
 def contact_id(customer_code: str, channel: str, external_id: str) -> UUID:
-    return uuid5(NAMESPACE, f"contact:{customer_code}:{channel}:{external_id}")
+    return keyed_id(f"contact:{customer_code}:{channel}:{external_id}")
 
 
 def request_shard_id(customer_code: str, shard: int) -> UUID:

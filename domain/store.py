@@ -74,6 +74,13 @@ class Store:
         self._numbers: Iterator[int] = iter(())
         self._numbers_lock = threading.Lock()
 
+    def destroy_keys(self, key_ids: Iterable[str]) -> None:
+        """Crypto-shred: destroy the data keys of these customers (domain.sealing)."""
+        keys = getattr(self.app, "keys", None)
+        if keys is None:
+            raise RuntimeError("this application has no key ring")
+        keys.destroy(key_ids)
+
     # --- reading ------------------------------------------------------------
 
     def get(self, cls: type[A], aggregate_id: UUID) -> A | None:

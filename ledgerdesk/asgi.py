@@ -35,6 +35,7 @@ from domain.blobstore import BlobTooLarge
 from domain.errors import (
     AlreadyExists,
     ConcurrentChange,
+    CustomerWasErased,
     DomainError,
     InvalidInput,
     InvalidTransition,
@@ -54,6 +55,7 @@ STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (NotFound, 404),
     (ConcurrentChange, 409),
     (AlreadyExists, 409),
+    (CustomerWasErased, 409),
     (BlobTooLarge, 413),
     (BodyTooLarge, 413),
     (UnsupportedMediaType, 415),

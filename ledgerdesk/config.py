@@ -6,6 +6,8 @@ The environment wins over the file.  Keys in the file may be written either as
 
 from __future__ import annotations
 
+import base64
+import logging
 import os
 import secrets
 import tomllib
@@ -17,6 +19,8 @@ from urllib.parse import unquote, urlparse
 from domain.private_files import publish_private_file
 
 PREFIX = "LEDGERDESK_"
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
@@ -73,6 +77,9 @@ class Settings:
     telegram_base_url: str = ""
     fax_inbox: Path | None = None
     ocr_langs: str = "chi_sim+eng"
+    # Unwraps every customer's data key (ledgerdesk.keys); "" = the environment's
+    # or the one generated beside a SQLite database (ledgerdesk.persistence).
+    master_key: str = ""
 
     @property
     def email_ingest_enabled(self) -> bool:
@@ -109,6 +116,7 @@ def load_settings(
         telegram_base_url=get("TELEGRAM_BASE_URL"),
         fax_inbox=Path(get("FAX_INBOX")) if get("FAX_INBOX") else None,
         ocr_langs=get("OCR_LANGS", "chi_sim+eng"),
+        master_key=get("MASTER_KEY") or generated_master_key(data_dir),
     )
 
 
@@ -136,6 +144,20 @@ def _int(raw: str, key: str) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{PREFIX}{key} must be a whole number, not {raw!r}") from None
+
+
+def generated_master_key(data_dir: Path) -> str:
+    """The master key of personal data (ledgerdesk.keys) when LEDGERDESK_MASTER_KEY
+    is unset: generated once into the data folder, 0600, with a warning, because
+    losing it makes every customer's data unreadable."""
+    path = data_dir / "master_key"
+    if not path.exists():
+        key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        if publish_private_file(path, key):
+            log.warning("generated the master key at %s; back it up apart from the database "
+                        "(without it no customer's personal data can be read), or set "
+                        "LEDGERDESK_MASTER_KEY", path)
+    return path.read_text().strip()
 
 
 def _generated_secret(data_dir: Path) -> str:

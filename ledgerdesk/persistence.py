@@ -7,13 +7,14 @@ here and nowhere else, so a later move (KurrentDB, say) is a change to this file
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from pathlib import Path
 
 import psycopg
 
 from domain.private_files import create_private_file
-from ledgerdesk.config import Database
+from ledgerdesk.config import ConfigError, Database, generated_master_key
 
 # Aggregates recently used are kept in memory; the library's fast-forward reads
 # any newer events from the store on every get, so several processes stay correct.
@@ -29,8 +30,16 @@ SQLITE_LOCK_TIMEOUT = 30
 SQLITE_EVENT_TABLES = frozenset({"stored_events", "stored_snapshots"})
 
 
-def event_store_env(database: Database) -> dict[str, str]:
-    env = {"AGGREGATE_CACHE_MAXSIZE": AGGREGATE_CACHE_SIZE}
+def event_store_env(database: Database, master_key: str | None = None) -> dict[str, str]:
+    """The library's settings for `database`, and where its key store is
+    (ledgerdesk.keys).  `master_key`: from the settings; without it the
+    environment's LEDGERDESK_MASTER_KEY, else the key generated beside a SQLite
+    database."""
+    env = {
+        "AGGREGATE_CACHE_MAXSIZE": AGGREGATE_CACHE_SIZE,
+        "LEDGERDESK_KEYRING_TOPIC": "ledgerdesk.keys:open_key_ring",
+        "LEDGERDESK_MASTER_KEY": master_key or master_key_for(database),
+    }
     if database.kind == "sqlite":
         assert database.path is not None
         # Not world-readable: the folder 0700 and the file 0600 when we create them
@@ -45,6 +54,16 @@ def event_store_env(database: Database) -> dict[str, str]:
     else:
         env.update(postgres_env(database))
     return env
+
+
+def master_key_for(database: Database) -> str:
+    from_environment = os.environ.get("LEDGERDESK_MASTER_KEY", "")
+    if from_environment:
+        return from_environment
+    if database.path is None:
+        raise ConfigError("set LEDGERDESK_MASTER_KEY: PostgreSQL stores have no data "
+                          "folder to keep a generated master key in")
+    return generated_master_key(database.path.parent)
 
 
 def sqlite_event_tables_exist(path: Path) -> bool:

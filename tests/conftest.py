@@ -7,6 +7,7 @@ created on 127.0.0.1:5432 and dropped afterwards.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,12 +15,22 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from domain import ids
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore
+from domain.sealing import MEMORY_INDEX_KEY
 from ledgerdesk.config import Database
 from ledgerdesk.persistence import event_store_env
 
 pytest_plugins = ["tests.support.mail_fixtures"]
+
+# One master key for every store a test opens, in this process and in the CLI
+# processes it starts (they inherit the environment).  Tests about master keys
+# pass their own.
+TEST_MASTER_KEY = "dGVzdCBtYXN0ZXIga2V5IGZvciBsZWRnZXJkZXNrISE="
+os.environ["LEDGERDESK_MASTER_KEY"] = TEST_MASTER_KEY
+# Keyed ids for tests that make aggregates without an application.
+ids.use_index_key(MEMORY_INDEX_KEY, replace=False)
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 

@@ -22,9 +22,21 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain import ids
+from domain.personal import PersonalData, fields
 
 
 class CustomerContact(Aggregate):
+    # Whose data this is, and which fields are theirs (domain.personal).
+    personal_data = PersonalData(
+        owner=lambda contact: contact.customer_code,
+        events={
+            "Recorded": fields(
+                plain="channel customer_code direction kind occurred_at reference",
+                personal="external_id summary",
+            ),
+        },
+    )
+
     @staticmethod
     def create_id(customer_code: str, channel: str, external_id: str, **_: object) -> UUID:
         return ids.contact_id(customer_code, channel, external_id)

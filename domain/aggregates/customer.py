@@ -15,13 +15,37 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain import ids
-from domain.errors import InvalidTransition, NotFound
+from domain.errors import CustomerWasErased, InvalidTransition, NotFound
+from domain.personal import PersonalData, Rule, fields
 
 # Profile keys held as attributes; any other key lives in `profile`.
 CORE_FIELDS = ("name", "kind", "classification")
 
 
 class Customer(Aggregate):
+    # Whose data this is, and which fields are theirs (domain.personal).
+    personal_data = PersonalData(
+        owner=lambda customer: customer.code,
+        events={
+            "Registered": fields(plain="code kind classification provisional", personal="name"),
+            "ProfileChanged": fields(changes=Rule(keep=frozenset({"kind", "classification"}))),
+            "ContactAdded": fields(plain="contact_id", personal="details"),
+            "ContactRemoved": fields(plain="contact_id"),
+            "IdentityLinked": fields(plain="kind", personal="value"),
+            "IdentityUnlinked": fields(plain="kind", personal="value"),
+            "RepresentativeAssigned": fields(plain="user_email"),
+            "PreferencesSet": fields(personal="preferences"),
+            "RequestLinked": fields(plain="reference"),
+            "RequestUnlinked": fields(plain="reference"),
+            "ContactRecorded": fields(
+                plain="channel direction kind occurred_at reference", personal="summary"
+            ),
+            "MergedInto": fields(plain="target_code"),
+            "Absorbed": fields(plain="references source_code"),
+            "Erased": fields(plain="codes reason"),
+        },
+    )
+
     @staticmethod
     def create_id(code: str, **_: object) -> UUID:
         return ids.customer_id(code)
@@ -48,6 +72,8 @@ class Customer(Aggregate):
         self.preferences: dict[str, Any] = {}
         self.requests: list[str] = []
         self.merged_into: str | None = None
+        self.absorbed: list[str] = []  # codes merged into this customer
+        self.erased = False
         self.contact_count = 0
 
     # --- profile -----------------------------------------------------------
@@ -175,8 +201,29 @@ class Customer(Aggregate):
         for reference in references:
             if reference not in self.requests:
                 self.requests.append(reference)
+        self.absorbed.append(source_code)
+
+    # --- erasure -------------------------------------------------------------
+
+    def erase(self, codes: list[str], reason: str, actor: str) -> None:
+        """Record the erasure of this customer and of the codes merged into it.
+        The keys of `codes` are destroyed next (domain.customers.erasure); the
+        event itself holds no personal data, so it stays readable."""
+        if self.merged_into is not None:
+            raise InvalidTransition(
+                f"customer {self.code} was merged into {self.merged_into}; erase that one"
+            )
+        if self.erased:
+            raise InvalidTransition(f"customer {self.code} was erased already")
+        self._erased(codes=codes, reason=reason, actor=actor)
+
+    @event("Erased")
+    def _erased(self, codes: list[str], reason: str, actor: str) -> None:
+        self.erased = True
 
     def require_active(self) -> None:
+        if getattr(self, "erased", False):
+            raise CustomerWasErased(f"customer {self.code} was erased")
         if self.merged_into is not None:
             raise InvalidTransition(
                 f"customer {self.code} was merged into {self.merged_into}; change that one"

@@ -14,9 +14,20 @@ from eventsourcing.domain import Aggregate, event
 
 from domain import ids
 from domain.errors import AlreadyExists
+from domain.personal import PersonalData, fields
 
 
 class ChannelIdentity(Aggregate):
+    # Whose data this is, and which fields are theirs (domain.personal).
+    personal_data = PersonalData(
+        owner=lambda identity: identity.customer_code,
+        events={
+            "Claimed": fields(plain="kind customer_code", personal="value"),
+            "Reclaimed": fields(plain="customer_code"),
+            "Released": fields(),
+        },
+    )
+
     @staticmethod
     def create_id(kind: str, value: str, **_: object) -> UUID:
         return ids.identity_id(kind, value)

@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain import ids
 from domain.errors import InvalidTransition, invalid
+from domain.personal import PersonalData, Rule, fields
 
 # 运行状态: the unit's running status.
 PRODUCT_STATUSES = ("in_service", "faulty", "under_repair", "retired")
@@ -30,6 +31,24 @@ DETAIL_FIELDS = ("model", "name", "install_address", "installed_on", "warranty_u
 
 
 class InstalledProduct(Aggregate):
+    # Whose data this is, and which fields are theirs (domain.personal).  The
+    # technical facts (serial, model, dates, status) outlive an owner's erasure.
+    personal_data = PersonalData(
+        owner=lambda product: product.customer_code,
+        events={
+            "Registered": fields(
+                plain="serial model configuration installed_on warranty_until maintainer "
+                "customer_code",
+                personal="name install_address",
+            ),
+            "DetailsChanged": fields(changes=Rule(keep=frozenset(
+                {"model", "configuration", "installed_on", "warranty_until", "maintainer"}
+            ))),
+            "StatusChanged": fields(plain="from_status to_status", personal="reason"),
+            "OwnerChanged": fields(plain="from_code to_code"),
+        },
+    )
+
     @staticmethod
     def create_id(serial: str, **_: object) -> UUID:
         return ids.product_id(serial)

@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain import ids
 from domain.errors import InvalidTransition, invalid
+from domain.personal import PersonalData, fields
 
 KINDS = ("product", "solution", "case", "countermeasure", "faq")
 LANGUAGES = ("zh", "en")
@@ -27,6 +28,19 @@ MAX_TAG = 40
 
 
 class KnowledgeArticle(Aggregate):
+    # Desk knowledge, nobody's personal data (domain.personal).
+    personal_data = PersonalData(
+        owner=lambda article: None,
+        unowned_in_clear=True,
+        events={
+            "Published": fields(
+                plain="article_id body kind language product source_reference tags title"
+            ),
+            "Revised": fields(plain="body tags title"),
+            "Retired": fields(plain="reason"),
+        },
+    )
+
     @staticmethod
     def create_id(article_id: str, **_: object) -> UUID:
         return uuid5(ids.NAMESPACE, f"knowledge:{article_id}")

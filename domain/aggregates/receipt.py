@@ -13,9 +13,18 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain import ids
+from domain.personal import PersonalData, fields
 
 
 class InboundReceipt(Aggregate):
+    # Whose data this is, and which fields are theirs (domain.personal).
+    personal_data = PersonalData(
+        owner=lambda receipt: receipt.customer_code,
+        events={
+            "Recorded": fields(plain="channel customer_code reference", personal="external_id"),
+        },
+    )
+
     @staticmethod
     def create_id(channel: str, external_id: str, **_: object) -> UUID:
         return ids.receipt_id(channel, external_id)

@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain import ids
+from domain.personal import PersonalData, fields
 
 SHARDS = 16
 
@@ -27,6 +28,15 @@ def shard_of(reference: str) -> int:
 
 
 class CustomerRequests(Aggregate):
+    # Whose data this is (domain.personal); nothing in it is personal.
+    personal_data = PersonalData(
+        owner=lambda ledger: ledger.customer_code,
+        events={
+            "Started": fields(plain="customer_code shard"),
+            "Linked": fields(plain="reference"),
+        },
+    )
+
     @staticmethod
     def create_id(customer_code: str, shard: int, **_: object) -> UUID:
         return ids.request_shard_id(customer_code, shard)

@@ -13,9 +13,17 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain import ids
+from domain.personal import PersonalData, fields
 
 
 class ReferenceSequence(Aggregate):
+    # Nobody's personal data (domain.personal).
+    personal_data = PersonalData(
+        owner=lambda sequence: None,
+        unowned_in_clear=True,
+        events={"Started": fields(plain="name"), "BlockReserved": fields(plain="count start")},
+    )
+
     @staticmethod
     def create_id(name: str, **_: object) -> UUID:
         return ids.sequence_id(name)

@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 from domain import ids
 from domain.delivery import ACKNOWLEDGEMENT_ACTORS
 from domain.errors import InvalidInput, InvalidTransition, NotFound
+from domain.personal import ATTACHMENTS, PersonalData, fields
 
 Attachment = dict[str, Any]
 
@@ -33,6 +34,49 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 
 
 class ServiceRequest(Aggregate):
+    # Whose data this is, and which fields are theirs (domain.personal).
+    personal_data = PersonalData(
+        owner=lambda request: request.customer_code,
+        events={
+            "Opened": fields(
+                plain="reference customer_code request_type channel priority product follow_up_of",
+                personal="subject description",
+            ),
+            "MessageReceived": fields(
+                plain="channel occurred_at automatic opened_request",
+                personal="sender subject body external_id details",
+                attachments=ATTACHMENTS,
+            ),
+            "ReplyQueued": fields(
+                plain="reply_id channel automatic", personal="body recipient",
+                attachments=ATTACHMENTS,
+            ),
+            "FaxReceived": fields(
+                plain="occurred_at pages confidence",
+                personal="sender_number ocr_text external_id",
+                image=ATTACHMENTS,
+            ),
+            "ReplyDelivered": fields(plain="reply_id", personal="external_id"),
+            "ReplyDeliveryFailed": fields(plain="reply_id attempt final", personal="error"),
+            "BounceReceived": fields(plain="reply_id", personal="reason external_id details"),
+            "NoteAdded": fields(personal="body", attachments=ATTACHMENTS),
+            "CallLogged": fields(
+                plain="call_id direction agent started_at ended_at", personal="number notes"
+            ),
+            "Assigned": fields(plain="assignee"),
+            "Transferred": fields(plain="from_assignee to_assignee", personal="reason"),
+            "StatusChanged": fields(plain="from_status to_status", personal="reason"),
+            "Escalated": fields(plain="level due_at", personal="reason"),
+            "Resolved": fields(personal="resolution"),
+            "Closed": fields(),
+            "Reopened": fields(personal="reason"),
+            "PriorityChanged": fields(plain="priority"),
+            "SatisfactionRated": fields(plain="score", personal="comment"),
+            "ReferenceClaimed": fields(plain="claimed", personal="sender"),
+            "CustomerChanged": fields(plain="from_code to_code"),
+        },
+    )
+
     @staticmethod
     def create_id(reference: str, **_: object) -> UUID:
         return ids.request_id(reference)

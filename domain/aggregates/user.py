@@ -13,9 +13,26 @@ from eventsourcing.domain import Aggregate, event
 
 from domain import ids
 from domain.errors import InvalidTransition, NotFound
+from domain.personal import PersonalData, fields
 
 
 class User(Aggregate):
+    # Whose data this is, and which fields are theirs (domain.personal).  Staff
+    # accounts belong to no customer and stay in clear.
+    personal_data = PersonalData(
+        owner=lambda user: user.customer_code,
+        unowned_in_clear=True,
+        events={
+            "Created": fields(plain="customer_code roles", personal="email name"),
+            "RoleGranted": fields(plain="role"),
+            "RoleRevoked": fields(plain="role"),
+            "PasswordSet": fields(plain="password_hash"),
+            "TokenIssued": fields(plain="token_hash token_id", personal="label"),
+            "TokenRevoked": fields(plain="token_id"),
+            "Deactivated": fields(),
+        },
+    )
+
     @staticmethod
     def create_id(email: str, **_: object) -> UUID:
         return ids.user_id(email)

@@ -81,3 +81,13 @@ class MergeCustomer:
     source_code: str
     target_code: str
     actor: str
+
+
+@dataclass(frozen=True)
+class EraseCustomer:
+    """Crypto-shred a customer's personal data (PIPL/GDPR erasure).  `reason` is
+    kept readable in the history: it must name the request, not the person."""
+
+    code: str
+    reason: str
+    actor: str

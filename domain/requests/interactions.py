@@ -289,6 +289,12 @@ def _provisional_customer(
     # The code is derived from the identity, so two workers meeting the same
     # stranger at once create one customer: the second save conflicts and retries.
     code = "P-" + ids.identity_id(kind, value).hex[:10].upper()
+    # A stranger whose provisional customer was erased is a stranger again,
+    # under a code of their own: the erased one stays erased.
+    attempt = 1
+    while (earlier := store.get(Customer, ids.customer_id(code))) is not None and earlier.erased:
+        attempt += 1
+        code = f"P-{ids.identity_id(kind, value).hex[:10].upper()}-{attempt}"
     customer = Customer(
         code=code, name=message.sender_name or value,
         kind="person", classification="provisional", actor=actor, provisional=True,
