@@ -33,6 +33,7 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     "manage_customers": STAFF,
     "manage_products": STAFF,
     "manage_users": frozenset({"admin"}),  # list, deactivate, revoke tokens
+    "erase_customers": frozenset({"admin"}),  # crypto-shred a customer's personal data
 }
 
 

@@ -125,9 +125,11 @@ class Ledgerdesk(Application[UUID]):
         return self.store.clock
 
     def _forget_cached_aggregates(self, _key_ids: set[str]) -> None:
+        # A fresh cache, rather than LRUCache.clear(): the library's clear() resets
+        # the recency list only and leaves the cached aggregates where they were.
         cache = self.repository.cache
         if isinstance(cache, LRUCache):
-            cache.clear()
+            self.repository.cache = LRUCache(maxsize=cache.maxsize)
 
     def close(self) -> None:
         super().close()

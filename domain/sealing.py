@@ -87,6 +87,9 @@ class KeyRing(Protocol):
     def index_key(self) -> bytes:
         """The secret that keys index ids (domain.ids)."""
 
+    def refresh(self) -> None:
+        """Learn of keys other processes destroyed (cheap when nothing is due)."""
+
 
 MEMORY_INDEX_KEY = b"ledgerdesk in-memory index key.."
 
@@ -120,6 +123,9 @@ class MemoryKeyRing:
 
     def is_destroyed(self, key_id: str) -> bool:
         return key_id in self._destroyed
+
+    def refresh(self) -> None:
+        """Memory keys live in one process: nothing to learn."""
 
     def index_key(self) -> bytes:
         # A memory store keeps nothing after the process ends, so its ids need

@@ -84,6 +84,10 @@ class Store:
     # --- reading ------------------------------------------------------------
 
     def get(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        keys = getattr(self.app, "keys", None)
+        if keys is not None:
+            # Aggregates cached in clear must not outlive an erasure made elsewhere.
+            keys.refresh()
         try:
             aggregate: Aggregate = self.app.repository.get(aggregate_id)
         except AggregateNotFoundError:

@@ -22,7 +22,9 @@ import psycopg
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from channels.base import Channel, ChannelCommand, ChannelConfigError
+from domain.customers.commands import EraseCustomer
 from domain.errors import DomainError
+from domain.sealing import KeyMissing, KeyStoreError
 from domain.users.commands import AddUser, DeactivateUser, IssueToken, RevokeToken
 from domain.users.handlers import all_users, token_id_of
 from ledgerdesk import demo
@@ -60,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return reader_went_away()
     except (DomainError, ConfigError, ChannelConfigError) as e:
         return fail(str(e))
+    except (KeyStoreError, KeyMissing) as e:
+        return fail(str(e), status=2)
     except OPERATIONAL_ERRORS as e:
         return fail(operational_message(e))
     except KeyboardInterrupt:
@@ -155,6 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
             spec.configure(command)
             command.set_defaults(handler=_channel_command(channel_type, spec))
 
+    customer = commands.add_parser("customer", help="customers").add_subparsers(
+        title="customer commands")
+    erase = customer.add_parser(
+        "erase", help="crypto-shred a customer's personal data; history and audit chain stay")
+    erase.add_argument("code")
+    erase.add_argument("--reason", required=True,
+                       help="why (e.g. the erasure request's number); kept readable, so no "
+                            "personal data in it")
+    erase.set_defaults(handler=customer_erase)
+
     audit = commands.add_parser("audit", help="the tamper-evident audit trail").add_subparsers(
         title="audit commands")
     audit.add_parser("verify", help="check the hash chain").set_defaults(handler=audit_verify)
@@ -212,6 +226,15 @@ def user_deactivate(args: argparse.Namespace) -> int:
         services.app.handle(DeactivateUser(args.email, actor=CLI_ACTOR))
     print(f"deactivated {args.email.strip().lower()}: its password and tokens no longer work",
           file=sys.stderr)
+    return 0
+
+
+def customer_erase(args: argparse.Namespace) -> int:
+    with _services() as services:
+        erasure = services.app.handle(EraseCustomer(args.code, args.reason, actor=CLI_ACTOR))
+    print(f"erased {', '.join(erasure.codes)}: their keys are destroyed; "
+          f"{erasure.identities_released} identities released, "
+          f"{erasure.users_deactivated} users deactivated")
     return 0
 
 

@@ -262,6 +262,9 @@ class DatabaseKeyRing:
             self._vacuum()
         self._forget(set(key_ids))
 
+    def refresh(self) -> None:
+        self._poll_revocations()
+
     def is_destroyed(self, key_id: str) -> bool:
         self._poll_revocations()
         if key_id in self._destroyed:

@@ -6,6 +6,13 @@ its stored state exactly as the event store holds them.  `verify()` recomputes
 the chain from the event store itself and compares: an event edited, deleted or
 inserted behind the application's back breaks the chain at that position.
 
+Erasure changes no stored byte (domain.sealing), so the chain stays intact; the
+readable columns (`actor`, `data`) of the erased customer's events are
+re-derived from the events, which then read with placeholders.  The hash is
+never touched.  `audit_stream_owners` remembers every customer a stream ever
+belonged to (a unit sold on, a request merged), since each event was sealed
+with the key of its owner of the day.
+
 What this does not prove on its own: someone able to rewrite the event store
 AND rebuild this view could forge a consistent chain.  Keep the head hash that
 `ledgerdesk audit verify` prints somewhere outside the database to anchor it.
@@ -22,9 +29,13 @@ from eventsourcing.persistence import ApplicationRecorder, Notification
 
 from domain.aggregates.contact import CustomerContact
 from domain.aggregates.customer import Customer
+from domain.aggregates.identity import ChannelIdentity
 from domain.aggregates.installed_product import InstalledProduct
+from domain.aggregates.receipt import InboundReceipt
 from domain.aggregates.request_ledger import CustomerRequests
 from domain.aggregates.service_request import ServiceRequest
+from domain.aggregates.user import User
+from projections.redaction import marks
 from projections.storage import ViewStorage
 from projections.view import Db, RowBuffer, View, iso, to_json
 
@@ -53,7 +64,8 @@ def event_data(event: Any) -> dict[str, Any]:
 
 class AuditView(View):
     name = "audit"
-    tables = ("audit", "audit_streams")
+    version = 2  # 2: every owner of every stream, for erasure
+    tables = ("audit", "audit_streams", "audit_stream_owners")
     schema = (
         """CREATE TABLE IF NOT EXISTS audit (
             position BIGINT PRIMARY KEY,
@@ -72,6 +84,11 @@ class AuditView(View):
             reference TEXT
         )""",
         "CREATE INDEX IF NOT EXISTS audit_streams_customer ON audit_streams (customer_code)",
+        """CREATE TABLE IF NOT EXISTS audit_stream_owners (
+            customer_code TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            PRIMARY KEY (customer_code, stream)
+        )""",
     )
 
     def __init__(self) -> None:
@@ -104,6 +121,12 @@ class AuditView(View):
             to_json(event_data(event)),
             self._last_hash,
         )
+        owner = owner_of(event)
+        if owner:
+            db.execute("INSERT INTO audit_stream_owners (customer_code, stream) VALUES (?, ?) "
+                       "ON CONFLICT (customer_code, stream) DO NOTHING", (owner, stream))
+        if isinstance(event, Customer.Erased):
+            self._rederive(db, event.codes)
         if isinstance(event, Customer.Registered):
             self._stream(db, stream, customer_code=event.code, reference=None)
         elif isinstance(event, ServiceRequest.Opened):
@@ -120,6 +143,16 @@ class AuditView(View):
                 (event.to_code, stream),
             )
 
+    def _rederive(self, db: Db, codes: list[str]) -> None:
+        """The readable columns of an erased customer's events, as a rebuild makes them."""
+        positions = [r["position"] for r in db.all(
+            f"SELECT a.position FROM audit a JOIN audit_stream_owners o ON o.stream = a.stream "
+            f"WHERE o.customer_code IN ({marks(codes)})", codes)]
+        for event, notification in self.reread(positions):
+            db.execute("UPDATE audit SET actor = ?, data = ? WHERE position = ?",
+                       (getattr(event, "actor", None), to_json(event_data(event)),
+                        notification.id))
+
     @staticmethod
     def _stream(db: Db, stream: str, customer_code: str, reference: str | None) -> None:
         db.execute(
@@ -127,6 +160,21 @@ class AuditView(View):
             "ON CONFLICT (stream) DO NOTHING",
             (stream, customer_code, reference),
         )
+
+
+def owner_of(event: Any) -> str | None:
+    """The customer whose key sealed this event, when the event says so."""
+    if isinstance(event, Customer.Registered):
+        return str(event.code)
+    if isinstance(event, ServiceRequest.CustomerChanged | InstalledProduct.OwnerChanged):
+        return str(event.to_code)
+    if isinstance(event, ServiceRequest.Opened | CustomerContact.Recorded
+                  | CustomerRequests.Started | InstalledProduct.Registered
+                  | ChannelIdentity.Claimed | ChannelIdentity.Reclaimed
+                  | InboundReceipt.Recorded | User.Created):
+        code = getattr(event, "customer_code", None)
+        return str(code) if code else None
+    return None
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,16 @@ from domain.aggregates.customer import CORE_FIELDS, Customer
 from domain.aggregates.installed_product import DETAIL_FIELDS as PRODUCT_DETAIL_FIELDS
 from domain.aggregates.installed_product import InstalledProduct
 from domain.aggregates.service_request import ServiceRequest
+from projections.redaction import erase_json_columns, erased_text_sql, marks
 from projections.view import Db, View, from_json, handles, iso, to_json
+
+# A unit's personal columns, and the column naming whose key sealed each.
+PERSONAL_PRODUCT_COLUMNS = {"name": "name_owner", "install_address": "address_owner"}
 
 
 class CustomersView(View):
     name = "customers"
-    version = 2
+    version = 3  # 3: whose key wrote a unit's name and address, for erasure
     tables = ("customers", "customer_contacts", "customer_products", "request_products",
               "unit_requests")
     schema = (
@@ -70,7 +74,9 @@ class CustomersView(View):
             configuration TEXT NOT NULL,
             maintainer TEXT,
             registered_at TEXT NOT NULL,
-            changed_at TEXT NOT NULL
+            changed_at TEXT NOT NULL,
+            name_owner TEXT,
+            address_owner TEXT
         )""",
         "CREATE INDEX IF NOT EXISTS customer_products_owner "
         "ON customer_products (customer_code, serial)",
@@ -185,12 +191,13 @@ class CustomersView(View):
         db.execute(
             """INSERT INTO customer_products (id, serial, customer_code, model, name, status,
                    install_address, installed_on, warranty_until, configuration, maintainer,
-                   registered_at, changed_at)
-               VALUES (?, ?, ?, ?, ?, 'in_service', ?, ?, ?, ?, ?, ?, ?)
+                   registered_at, changed_at, name_owner, address_owner)
+               VALUES (?, ?, ?, ?, ?, 'in_service', ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (id) DO NOTHING""",
             (str(e.originator_id), e.serial, e.customer_code, e.model, e.name,
              e.install_address, e.installed_on, e.warranty_until, to_json(e.configuration),
-             e.maintainer, iso(e.timestamp), iso(e.timestamp)),
+             e.maintainer, iso(e.timestamp), iso(e.timestamp), e.customer_code,
+             e.customer_code),
         )
         self._link_earlier_requests(db, e.serial, e.customer_code)
 
@@ -200,6 +207,10 @@ class CustomersView(View):
             if column in PRODUCT_DETAIL_FIELDS:  # a column name from our own list, never input
                 self._set_product(db, e, column,
                                   to_json(value) if column == "configuration" else value)
+            if column in PERSONAL_PRODUCT_COLUMNS:
+                # Sealed with the key of the unit's owner of the day: remember whose.
+                db.execute(f"UPDATE customer_products SET {PERSONAL_PRODUCT_COLUMNS[column]} = "
+                           f"customer_code WHERE id = ?", (str(e.originator_id),))
 
     @handles(InstalledProduct.StatusChanged)
     def product_status(self, db: Db, e: Any, position: int) -> None:
@@ -232,6 +243,24 @@ class CustomersView(View):
                       WHERE product = ? AND customer_code = ?
                       ON CONFLICT (serial, reference) DO NOTHING""",
                    (serial, serial.upper(), customer_code))
+
+    # --- erasure (projections.redaction) -------------------------------------
+
+    @handles(Customer.Erased)
+    def erased(self, db: Db, e: Any, position: int) -> None:
+        family = f"({marks(e.codes)})"
+        db.execute(f"UPDATE customers SET name = {erased_text_sql('name')}, identities = '[]' "
+                   f"WHERE code IN {family}", e.codes)
+        for code in e.codes:
+            erase_json_columns(db, "customers", "code", code, {
+                "profile": frozenset({"kind", "classification"}),
+                "contacts": frozenset(), "preferences": frozenset()})
+        customer_ids = [str(ids.customer_id(code)) for code in e.codes]
+        db.execute(f"UPDATE customer_contacts SET summary = {erased_text_sql('summary')} "
+                   f"WHERE customer_id IN ({marks(customer_ids)})", customer_ids)
+        for column, owner in PERSONAL_PRODUCT_COLUMNS.items():
+            db.execute(f"UPDATE customer_products SET {column} = {erased_text_sql(column)} "
+                       f"WHERE {owner} IN {family}", e.codes)
 
     @staticmethod
     def _set_product(db: Db, e: Any, column: str, value: Any) -> None:

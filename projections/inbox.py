@@ -16,7 +16,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest as SR
+from projections.redaction import erased_text_sql, marks
 from projections.view import Db, View, handles, iso
 
 # How soon a customer's message should be answered, by priority.
@@ -198,6 +200,11 @@ class InboxView(View):
     @handles(SR.CustomerChanged)
     def customer_changed(self, db: Db, e: Any, position: int) -> None:
         self._update(db, e, "customer_code = ?", e.to_code)
+
+    @handles(Customer.Erased)
+    def erased(self, db: Db, e: Any, position: int) -> None:
+        db.execute(f"UPDATE inbox SET subject = {erased_text_sql('subject')} "
+                   f"WHERE customer_code IN ({marks(e.codes)})", e.codes)
 
     def _update(self, db: Db, e: Any, assignments: str, *values: Any) -> None:
         db.execute(

@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest as SR
 from domain.delivery import ACKNOWLEDGEMENT_ACTORS, Outbound, retry_delay
+from projections.redaction import erased_text_sql, marks
 from projections.storage import ViewStorage
 from projections.view import Db, View, from_json, handles, iso, to_json
 
@@ -137,6 +139,18 @@ class OutboxView(View):
         # good, whatever the row said; retrying the same address cannot help.
         db.execute("UPDATE outbox SET status = 'failed', last_error = ? WHERE reply_id = ?",
                    (f"bounced: {e.reason}", e.reply_id))
+
+    @handles(Customer.Erased)
+    def erased(self, db: Db, e: Any, position: Any) -> None:
+        """Nothing more goes to an erased customer, and nothing of theirs stays here:
+        their outbox rows and threads go (a read model, not the log: the
+        timeline keeps what was sent, as far as the erasure allows)."""
+        family = f"({marks(e.codes)})"
+        db.execute(f"DELETE FROM outbox WHERE customer_code IN {family}", e.codes)
+        db.execute(f"DELETE FROM outbox_threads WHERE request_id IN (SELECT request_id "
+                   f"FROM outbox_requests WHERE customer_code IN {family})", e.codes)
+        db.execute(f"UPDATE outbox_requests SET subject = {erased_text_sql('subject')} "
+                   f"WHERE customer_code IN {family}", e.codes)
 
 
 def due(

@@ -34,11 +34,15 @@ from eventsourcing.persistence import (
     Notification,
     OperationalError,
 )
+from eventsourcing.utils import get_topic
 
+from domain.aggregates.customer import Customer
 from domain.text import clean
 from projections.storage import ViewStorage
 
 log = logging.getLogger(__name__)
+
+ERASED_TOPIC = get_topic(Customer.Erased)
 
 DEFAULT_BATCH = 500
 # A view that has applied this many events in bulk (a rebuild, or catching up
@@ -73,6 +77,8 @@ class Projector:
         self.app = app
         self.storage = storage
         self.untidy = 0  # events applied since the tables were last tidied
+        # Views that re-derive rows after an erasure read the events again.
+        storage.view.events_at = self.events_at
 
     @property
     def name(self) -> str:
@@ -96,6 +102,7 @@ class Projector:
             )
             if not notifications:
                 break
+            self._shred(notifications)
             try:
                 self.storage.write(self.app.name, [self._decoded(n) for n in notifications])
             except (IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError):
@@ -122,6 +129,27 @@ class Projector:
 
     def _decoded(self, notification: Notification) -> tuple[Any, Notification]:
         return self.app.mapper.to_domain_event(notification), notification
+
+    def _shred(self, notifications: Sequence[Notification]) -> None:
+        """Destroy the keys of every customer erased in this batch before any of
+        the batch is decoded: the views then never see that customer's data in
+        clear again, and rows re-derived from the events come out as a rebuild
+        makes them.  Idempotent: the erasing process destroyed them already, and
+        this makes sure a crash between its two steps still ends with them gone."""
+        for notification in notifications:
+            if notification.topic == ERASED_TOPIC:
+                erased = self.app.mapper.to_domain_event(notification)
+                keys = getattr(self.app, "keys", None)
+                if keys is not None:
+                    keys.destroy(erased.codes)
+
+    def events_at(self, positions: Sequence[int]) -> list[tuple[Any, Notification]]:
+        """The events at these positions of the log, decoded now."""
+        found = []
+        for position in sorted(set(positions)):
+            [notification] = self.app.recorder.select_notifications(start=position, limit=1)
+            found.append(self._decoded(notification))
+        return found
 
     def _one_by_one(self, notifications: Sequence[Notification]) -> None:
         for notification in notifications:

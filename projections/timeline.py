@@ -1,19 +1,31 @@
 """The request timeline: every interaction and action of a request, in order,
 whatever the channel.  Keyed by the request's aggregate id (derived from its
-reference, see domain.ids) and the event's position in the log."""
+reference, see domain.ids) and the event's position in the log.
+
+When a customer is erased, the rows of their requests are re-derived from the
+events, which then read with placeholders (projections.redaction)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest as SR
+from projections.redaction import marks
 from projections.view import Db, RowBuffer, View, handles, iso, to_json
 
 
 class TimelineView(View):
     name = "timeline"
-    tables = ("timeline",)
+    version = 2  # 2: requests' customers, for erasure
+    tables = ("timeline", "timeline_requests")
     schema = (
+        """CREATE TABLE IF NOT EXISTS timeline_requests (
+            request_id TEXT PRIMARY KEY,
+            customer_code TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS timeline_requests_customer "
+        "ON timeline_requests (customer_code)",
         """CREATE TABLE IF NOT EXISTS timeline (
             request_id TEXT NOT NULL,
             position BIGINT NOT NULL,
@@ -49,6 +61,9 @@ class TimelineView(View):
 
     @handles(SR.Opened)
     def opened(self, db: Db, e: Any, position: int) -> None:
+        db.execute("INSERT INTO timeline_requests (request_id, customer_code) VALUES (?, ?) "
+                   "ON CONFLICT (request_id) DO NOTHING",
+                   (str(e.originator_id), e.customer_code))
         self._add(db, e, position, "opened", body=e.description, channel=e.channel,
                   subject=e.subject, type=e.request_type, priority=e.priority,
                   follow_up_of=e.follow_up_of)
@@ -145,4 +160,18 @@ class TimelineView(View):
 
     @handles(SR.CustomerChanged)
     def customer(self, db: Db, e: Any, position: int) -> None:
+        db.execute("UPDATE timeline_requests SET customer_code = ? WHERE request_id = ?",
+                   (e.to_code, str(e.originator_id)))
         self._add(db, e, position, "customer", to=e.to_code, **{"from": e.from_code})
+
+    @handles(Customer.Erased)
+    def erased(self, db: Db, e: Any, position: int) -> None:
+        requests = [r["request_id"] for r in db.all(
+            f"SELECT request_id FROM timeline_requests WHERE customer_code IN ({marks(e.codes)})",
+            e.codes)]
+        for request_id in requests:
+            positions = [r["position"] for r in db.all(
+                "SELECT position FROM timeline WHERE request_id = ?", (request_id,))]
+            db.execute("DELETE FROM timeline WHERE request_id = ?", (request_id,))
+            for event, notification in self.reread(positions):
+                self.apply(db, event, notification.id)

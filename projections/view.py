@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any, ClassVar, TypeVar
 
 EventHandler = Callable[[Any, "Db", Any, int], None]
+EventsAt = Callable[[Sequence[int]], list[tuple[Any, Any]]]
 F = TypeVar("F", bound=Callable[..., None])
 
 
@@ -89,6 +90,10 @@ class View:
     schema: ClassVar[tuple[str, ...]] = ()
     tables: ClassVar[tuple[str, ...]] = ()
     _handlers: ClassVar[dict[type, EventHandler]]
+    # Set by the projector: reads events of the log again (domain.sealing decodes
+    # an erased customer's events with placeholders), so a view can re-derive
+    # rows it wrote from them before the erasure.
+    events_at: EventsAt | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -110,6 +115,11 @@ class View:
     def end(self, db: Db) -> None:
         """Called after the last event of a write transaction, before its tracking
         position is written: where a view flushes rows it gathered in `begin`."""
+
+    def reread(self, positions: Sequence[int]) -> list[tuple[Any, Any]]:
+        if self.events_at is None:
+            raise RuntimeError(f"view {self.name} is not bound to a projector")
+        return self.events_at(positions)
 
     def apply_notification(self, db: Db, event: Any, notification: Any) -> None:
         """Views that need the stored bytes (the audit trail) override this."""

@@ -351,6 +351,18 @@ OPENAPI: dict[str, Any] = {
             _object(("id", "code"), id={"type": "string", "format": "uuid"},
                     code={"type": "string"}), status="201",
         )},
+        "/customers/{code}/erase": {"post": _command(
+            "Erase a customer's personal data (admin): the customer's key is destroyed, so "
+            "every personal field of their history reads [erased]; the events, their order, "
+            "actors and times, and the audit chain stay. The reason stays readable: name the "
+            "request, not the person. 409 when erased already.",
+            _body(("reason",), reason=_string(LINE_PATTERN, maxLength=500)),
+            _object(("code", "codes", "identities_released", "users_deactivated"),
+                    code={"type": "string"}, codes=_list({"type": "string"}),
+                    identities_released={"type": "integer"},
+                    users_deactivated={"type": "integer"}),
+            path={"code": CODE},
+        )},
         "/customers/{code}/products": {"post": _command(
             "Register an installed product", _body(
                 ("serial", "model"), serial=SERIAL, model=_string(MODEL_PATTERN), name=TEXT,

@@ -39,7 +39,7 @@ from channels.web.users_api import user_routes
 from domain import access
 from domain.access import Principal
 from domain.application import Ledgerdesk
-from domain.customers.commands import RegisterCustomer
+from domain.customers.commands import EraseCustomer, RegisterCustomer
 from domain.installed_base.commands import (
     ChangeProductStatus,
     RegisterProduct,
@@ -71,6 +71,8 @@ def command_routes(app: Ledgerdesk) -> list[Route]:
     return [
         CommandRoute("/customers", "POST", "manage_customers", c.register_customer,
                      ("code", "name", "kind", "classification", *IDENTITY_FIELDS)),
+        CommandRoute("/customers/{code}/erase", "POST", "erase_customers", c.erase_customer,
+                     ("reason",)),
         CommandRoute("/customers/{code}/products", "POST", "manage_products",
                      c.register_product, ("serial", *DETAIL_READERS)),
         CommandRoute("/products/{serial}", "PATCH", "manage_products", c.update_product,
@@ -157,6 +159,13 @@ class Commands:
             identities=identities(body),
         ))
         return _answer({"id": str(customer_id), "code": code.strip()}, 201)
+
+    async def erase_customer(self, request: Request, who: Principal, body: Body) -> Response:
+        erasure = await self._handle(EraseCustomer(
+            request.path_params["code"], text(body, "reason"), actor=who.email))
+        return _answer({"code": erasure.code, "codes": erasure.codes,
+                        "identities_released": erasure.identities_released,
+                        "users_deactivated": erasure.users_deactivated})
 
     async def register_product(self, request: Request, who: Principal, body: Body) -> Response:
         details = product_details(body)
