@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.access import Principal
+from domain.personal import CHANNEL_ACTOR_PREFIXES
 
 SUPPORT = "Support"
 
@@ -29,8 +30,6 @@ VISIBLE_DATA: dict[str, frozenset[str]] = {
 VISIBLE_BODY = frozenset({"opened", "message", "fax", "reply", "satisfaction"})
 # Header fields about our handling, not the customer's request.
 INTERNAL_HEADER = ("sla_due_at", "priority")
-# Actors that are the customer writing on a channel ("email:li@acme.cn").
-CHANNEL_ACTOR_PREFIXES = ("email:", "fax:", "telegram:", "phone:", "web:", "chat:")
 
 
 def header_for(who: Principal, header: dict[str, Any]) -> dict[str, Any]:

@@ -154,7 +154,7 @@ class Commands:
     async def register_customer(self, request: Request, who: Principal, body: Body) -> Response:
         code = text(body, "code")
         customer_id = await self._handle(RegisterCustomer(
-            code, text(body, "name"), actor=who.email, kind=text(body, "kind", "company"),
+            code, text(body, "name"), actor=actor_of(who), kind=text(body, "kind", "company"),
             classification=text(body, "classification", "standard"),
             identities=identities(body),
         ))
@@ -162,7 +162,7 @@ class Commands:
 
     async def erase_customer(self, request: Request, who: Principal, body: Body) -> Response:
         erasure = await self._handle(EraseCustomer(
-            request.path_params["code"], text(body, "reason"), actor=who.email))
+            request.path_params["code"], text(body, "reason"), actor=actor_of(who)))
         return _answer({"code": erasure.code, "codes": erasure.codes,
                         "identities_released": erasure.identities_released,
                         "users_deactivated": erasure.users_deactivated})
@@ -171,7 +171,7 @@ class Commands:
         details = product_details(body)
         serial = await self._handle(RegisterProduct(
             text(body, "serial"), text(body, "model"), request.path_params["code"],
-            actor=who.email, name=details.get("name", ""),
+            actor=actor_of(who), name=details.get("name", ""),
             install_address=details.get("install_address", ""),
             installed_on=details.get("installed_on"),
             warranty_until=details.get("warranty_until"),
@@ -181,19 +181,19 @@ class Commands:
 
     async def update_product(self, request: Request, who: Principal, body: Body) -> Response:
         await self._handle(UpdateProduct(request.path_params["serial"], product_details(body),
-                                         actor=who.email))
+                                         actor=actor_of(who)))
         return _answer({})
 
     async def product_status(self, request: Request, who: Principal, body: Body) -> Response:
         await self._handle(ChangeProductStatus(
-            request.path_params["serial"], text(body, "status"), actor=who.email,
+            request.path_params["serial"], text(body, "status"), actor=actor_of(who),
             reason=text(body, "reason", ""),
         ))
         return _answer({})
 
     async def transfer_product(self, request: Request, who: Principal, body: Body) -> Response:
         await self._handle(TransferProduct(
-            request.path_params["serial"], text(body, "customer_code"), actor=who.email,
+            request.path_params["serial"], text(body, "customer_code"), actor=actor_of(who),
         ))
         return _answer({})
 
@@ -203,7 +203,7 @@ class Commands:
         customer_code = text(body, "customer_code")
         access.require_visible(who, customer_code, f"customer {customer_code}")
         reference = await self._handle(OpenRequest(
-            customer_code, text(body, "type"), text(body, "subject"), actor=who.email,
+            customer_code, text(body, "type"), text(body, "subject"), actor=actor_of(who),
             description=text(body, "description", ""), channel=text(body, "channel", "web"),
             priority=text(body, "priority", "normal"), product=optional_text(body, "product"),
         ))
@@ -211,27 +211,27 @@ class Commands:
 
     async def reply(self, request: Request, who: Principal, body: Body) -> Response:
         reply_id = await self._handle(QueueReply(
-            request.path_params["ref"], text(body, "body"), actor=who.email,
+            request.path_params["ref"], text(body, "body"), actor=actor_of(who),
             expected_version=expected_version(body), channel=optional_choice(body, "channel"),
         ))
         return _answer({"reply_id": reply_id}, 202)
 
     async def note(self, request: Request, who: Principal, body: Body) -> Response:
         reference = request.path_params["ref"]
-        await self._handle(AddNote(reference, text(body, "body"), actor=who.email,
+        await self._handle(AddNote(reference, text(body, "body"), actor=actor_of(who),
                                    expected_version=expected_version(body)))
         return _answer({}, 201)
 
     async def assign(self, request: Request, who: Principal, body: Body) -> Response:
         await self._handle(Assign(
-            request.path_params["ref"], text(body, "agent"), actor=who.email,
+            request.path_params["ref"], text(body, "agent"), actor=actor_of(who),
             reason=text(body, "reason", ""), expected_version=expected_version(body),
         ))
         return _answer({})
 
     async def status(self, request: Request, who: Principal, body: Body) -> Response:
         await self._handle(ChangeStatus(
-            request.path_params["ref"], text(body, "status"), actor=who.email,
+            request.path_params["ref"], text(body, "status"), actor=actor_of(who),
             reason=text(body, "reason", ""), expected_version=expected_version(body),
         ))
         return _answer({})
@@ -242,12 +242,19 @@ class Commands:
         recorded: Recorded = await self._handle(LogCall(
             nonempty_text(body, "call_id"), text(body, "direction"),
             require_digit("number", text(body, "number")), moment(body, "started_at"),
-            actor=who.email, agent=optional_text(body, "agent") or who.email,
+            actor=actor_of(who), agent=optional_text(body, "agent") or who.email,
             ended_at=optional_moment(body, "ended_at"), notes=text(body, "notes", ""),
             reference=optional_choice(body, "reference"),
             customer_code=optional_choice(body, "customer_code"),
         ))
         return _answer({"reference": recorded.reference, "duplicate": recorded.duplicate}, 201)
+
+
+def actor_of(who: Principal) -> str:
+    """Who the events say did it.  A customer acting on the portal is a channel
+    actor (`web:<email>`), which the event store seals with their key
+    (domain.personal); staff are their email, readable in the audit trail."""
+    return f"web:{who.email}" if who.is_customer_side else who.email
 
 
 def identities(body: Body) -> list[tuple[str, str]]:

@@ -50,7 +50,8 @@ ADMIN, AGENT = "admin@desk.cn", "agent@desk.cn"
 ADDRESS, OTHER_ADDRESS, STRANGER = "zhang.wei@example.cn", "wang@example.cn", "zw@home.example"
 # Text only the erased customer's history holds.
 NEEDLES = ("张伟", ADDRESS, STRANGER, "朝阳区建国路88号", "复印机卡纸了很多次", "回电13800138000",
-           "客户说打印机在三楼", "我家里的旧地址", "13800138000", "ZW-PRIVATE-SUBJECT")
+           "客户说打印机在三楼", "我家里的旧地址", "13800138000", "ZW-PRIVATE-SUBJECT",
+           "zw@example.cn")
 # The other customer's, which must stay readable.
 KEPT = ("王芳", "另一位客户的问题")
 
@@ -96,7 +97,8 @@ def populated(app: Ledgerdesk) -> Ledgerdesk:
 def api(store: Database, desk: Ledgerdesk, tmp_path: Path
         ) -> Iterator[tuple[TestClient, dict[str, str], ReadModels]]:
     settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b", secret_key="k")
-    tokens = {who: desk.handle(IssueToken(who, actor=ADMIN)) for who in (ADMIN, AGENT)}
+    tokens = {who: desk.handle(IssueToken(who, actor=ADMIN))
+              for who in (ADMIN, AGENT, "zw@example.cn")}
     models = open_read_models(settings, desk)
     with TestClient(create_app(desk, models)) as client:
         yield client, tokens, models
@@ -158,10 +160,17 @@ def test_erasure_leaves_nothing_readable_and_the_history_intact(
     store: Database, desk: Ledgerdesk, api: tuple[TestClient, dict[str, str], ReadModels]
 ) -> None:
     client, tokens, models = api
+    # The customer opens a request on the portal: they act as a channel actor,
+    # sealed like the rest of their data.
+    opened = call(client, tokens["zw@example.cn"], "POST", "/service-requests",
+                  json={"customer_code": "ZHANG", "type": "repair",
+                        "subject": "ZW-PRIVATE-SUBJECT 2"})
+    assert opened.status_code == 201, opened.text
+    assert leaks(b"\n".join(stored_states(store))) == []
     sync(models)
     reference = next(r["reference"] for r in call(
         client, tokens[AGENT], "GET", "/customers/ZHANG/360").json()["open_requests"]
-        if r["subject"].startswith("ZW-PRIVATE-SUBJECT"))
+        if r["subject"] == "ZW-PRIVATE-SUBJECT 复印机")
     before = call(client, tokens[AGENT], "GET", f"/service-requests/{reference}").json()
     assert leaks(json.dumps(view_rows(models), ensure_ascii=False))  # the views had it all
     events_before = len(stored_states(store))
