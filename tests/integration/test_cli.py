@@ -13,7 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from domain.application import Ledgerdesk
+from domain.customers.commands import RegisterCustomer
 from ledgerdesk.config import Database
+from ledgerdesk.keys import new_master_key
 from ledgerdesk.persistence import event_store_env
 from tests.support.mailservers import free_port
 
@@ -153,3 +155,34 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not happen within {timeout}s")
         time.sleep(0.25)
+
+
+def test_customer_erase_and_a_wrong_master_key(store: Database, tmp_path: Path) -> None:
+    app = Ledgerdesk(env=event_store_env(store))
+    try:
+        app.handle(RegisterCustomer("ZHAO", "赵敏", actor="admin@desk.cn",
+                                    identities=[("email", "zhao@example.cn")]))
+    finally:
+        app.close()
+    erased = ledgerdesk(store, tmp_path, "customer", "erase", "ZHAO", "--reason", "PIPL 42")
+    assert erased.returncode == 0, erased.stderr
+    assert erased.stdout.startswith("erased ZHAO: their keys are destroyed")
+    again = ledgerdesk(store, tmp_path, "customer", "erase", "ZHAO", "--reason", "PIPL 42")
+    assert again.returncode == 1
+    assert again.stderr.strip() == "ledgerdesk: customer ZHAO was erased already"
+    unknown = ledgerdesk(store, tmp_path, "customer", "erase", "NOBODY", "--reason", "x")
+    assert unknown.returncode == 1 and "no customer 'NOBODY'" in unknown.stderr
+
+    exported = ledgerdesk(store, tmp_path, "audit", "export", "--customer", "ZHAO")
+    assert exported.returncode == 0, exported.stderr
+    assert "赵敏" not in exported.stdout and "zhao@example.cn" not in exported.stdout
+    assert "Customer.Erased" in exported.stdout and "PIPL 42" in exported.stdout
+
+    wrong = subprocess.run(
+        [sys.executable, "-m", "ledgerdesk.cli", "projections", "status"],
+        env=dict(os.environ, LEDGERDESK_DATABASE_URL=database_url(store),
+                 LEDGERDESK_DATA_DIR=str(tmp_path), LEDGERDESK_MASTER_KEY=new_master_key()),
+        cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 2
+    [line] = wrong.stderr.strip().splitlines()
+    assert line.startswith("ledgerdesk: LEDGERDESK_MASTER_KEY does not open this key store")
