@@ -12,6 +12,11 @@ from pathlib import Path
 import psycopg
 
 from ledgerdesk.config import Database
+from ledgerdesk.keys import new_master_key
+
+# Every store a benchmark opens, and every child process it starts, shares one
+# master key (ledgerdesk.keys); throw-away stores need no key kept anywhere.
+os.environ.setdefault("LEDGERDESK_MASTER_KEY", new_master_key())
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
