@@ -53,6 +53,29 @@ def keyed_id(text: str) -> UUID:
     return UUID(bytes=digest[:16], version=4)
 
 
+def legacy_ids(keyed: str) -> UUID:
+    """The uuid5 stores written before keyed ids used (Ledgerdesk 0.1): looked up
+    after the keyed id, so an older store's users, identities and receipts are
+    still found.  New aggregates always get the keyed id."""
+    return uuid5(NAMESPACE, keyed)
+
+
+def user_ids(email: str) -> tuple[UUID, UUID]:
+    """(keyed id, id in stores from before keyed ids)."""
+    text = f"user:{normalise_email(email)}"
+    return keyed_id(text), legacy_ids(text)
+
+
+def identity_ids(kind: str, value: str) -> tuple[UUID, UUID]:
+    text = f"identity:{kind}:{normalise_identity(kind, value)}"
+    return keyed_id(text), legacy_ids(text)
+
+
+def receipt_ids(channel: str, external_id: str) -> tuple[UUID, UUID]:
+    text = f"receipt:{channel}:{external_id}"
+    return keyed_id(text), legacy_ids(text)
+
+
 def customer_id(code: str) -> UUID:
     return uuid5(NAMESPACE, f"customer:{code}")
 

@@ -94,6 +94,14 @@ class Store:
             return None
         return aggregate if isinstance(aggregate, cls) else None
 
+    def find(self, cls: type[A], *aggregate_ids: UUID) -> A | None:
+        """The first of these ids that exists (a keyed id, then its legacy twin)."""
+        for aggregate_id in aggregate_ids:
+            found = self.get(cls, aggregate_id)
+            if found is not None:
+                return found
+        return None
+
     def load(self, cls: type[A], aggregate_id: UUID, missing: str) -> A:
         found = self.get(cls, aggregate_id)
         if found is None:

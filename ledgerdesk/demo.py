@@ -35,7 +35,7 @@ def is_empty(app: Ledgerdesk) -> bool:
 
 
 def has_demo_logins(app: Ledgerdesk) -> bool:
-    return app.store.get(User, ids.user_id(API_EXAMPLE_LOGIN)) is not None
+    return app.store.find(User, *ids.user_ids(API_EXAMPLE_LOGIN)) is not None
 
 
 def load(app: Ledgerdesk) -> dict[str, str]:

@@ -75,7 +75,7 @@ def erase_customer(store: Store, c: EraseCustomer) -> Erasure:
         released = 0
         for identity_text in customer.identities:
             kind, _, value = identity_text.partition(":")
-            identity = store.get(ChannelIdentity, ids.identity_id(kind, value))
+            identity = store.find(ChannelIdentity, *ids.identity_ids(kind, value))
             if identity is not None and identity.customer_code in codes:
                 identity.release(actor=c.actor)
                 pending.add(identity)

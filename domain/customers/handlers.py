@@ -41,7 +41,7 @@ def load_customer(store: Store, code: str) -> Customer:
 
 
 def customer_by_identity(store: Store, kind: str, value: str) -> Customer | None:
-    identity = store.get(ChannelIdentity, ids.identity_id(kind, value))
+    identity = store.find(ChannelIdentity, *ids.identity_ids(kind, value))
     if identity is None or identity.customer_code is None:
         return None
     return load_customer(store, identity.customer_code)
@@ -61,7 +61,7 @@ def claim_identity(
     store: Store, pending: Pending, customer: Customer, kind: str, value: str, actor: str
 ) -> None:
     """The identity index and the customer both learn the link, in the same write."""
-    identity = store.get(ChannelIdentity, ids.identity_id(kind, value))
+    identity = store.find(ChannelIdentity, *ids.identity_ids(kind, value))
     if identity is None:
         identity = ChannelIdentity(
             kind=kind, value=value, customer_code=customer.code, actor=actor
@@ -156,7 +156,7 @@ def unlink_identity(store: Store, c: UnlinkIdentity) -> None:
         customer = load_customer(store, c.code)
         customer.unlink_identity(kind, value, c.actor)
         pending = Pending([customer])
-        identity = store.get(ChannelIdentity, ids.identity_id(kind, value))
+        identity = store.find(ChannelIdentity, *ids.identity_ids(kind, value))
         if identity is not None and identity.customer_code == c.code:
             identity.release(actor=c.actor)
             pending.add(identity)
@@ -195,7 +195,7 @@ def merge_customer(store: Store, c: MergeCustomer) -> None:
         target.absorb(source_code=c.source_code, references=references, actor=c.actor)
         pending = Pending([source, target])
         for kind, value in identities:
-            identity = store.get(ChannelIdentity, ids.identity_id(kind, value))
+            identity = store.find(ChannelIdentity, *ids.identity_ids(kind, value))
             if identity is not None and identity.customer_code == c.source_code:
                 identity.release(actor=c.actor)
                 identity.claim(c.target_code, c.actor)

@@ -187,7 +187,7 @@ def _record(
 
 
 def _receipt(store: Store, channel: str, external_id: str) -> Recorded | None:
-    receipt = store.get(InboundReceipt, ids.receipt_id(channel, external_id))
+    receipt = store.find(InboundReceipt, *ids.receipt_ids(channel, external_id))
     if receipt is None:
         return None
     return Recorded(receipt.reference, receipt.customer_code, duplicate=True)
@@ -202,7 +202,7 @@ def _thread(store: Store, message: InboundMessage) -> ServiceRequest | None:
         if ids.REFERENCE_PATTERN.match(hint):
             reference: str | None = hint
         else:
-            receipt = store.get(InboundReceipt, ids.receipt_id(message.channel, hint))
+            receipt = store.find(InboundReceipt, *ids.receipt_ids(message.channel, hint))
             reference = receipt.reference if receipt is not None else None
         found = find_request(store, reference) if reference else None
         if found is not None:

@@ -10,7 +10,7 @@ from domain import ids
 from domain.aggregates.customer import Customer
 from domain.aggregates.user import User
 from domain.commands import Handlers
-from domain.errors import PermissionDenied, invalid
+from domain.errors import AlreadyExists, NotFound, PermissionDenied, invalid
 from domain.passwords import (
     MIN_PASSWORD_LENGTH,
     hash_password,
@@ -35,7 +35,10 @@ handlers = Handlers()
 
 
 def load_user(store: Store, email: str) -> User:
-    return store.load(User, ids.user_id(email), f"no user {email!r}")
+    user = store.find(User, *ids.user_ids(email))
+    if user is None:
+        raise NotFound(f"no user {email!r}")
+    return user
 
 
 # Notifications read per query when listing users.
@@ -88,7 +91,7 @@ def authenticate_token(store: Store, token: str) -> User:
 
 
 def authenticate_password(store: Store, email: str, password: str) -> User:
-    user = store.get(User, ids.user_id(email))
+    user = store.find(User, *ids.user_ids(email))
     if user is None or not user.active or not user.password_hash:
         raise PermissionDenied("wrong email or password")
     if not verify_password(user.password_hash, password):
@@ -116,6 +119,8 @@ def add_user(store: Store, c: AddUser) -> UUID:
         raise invalid("customer", "customer users need --customer CODE")
     if c.customer_code:
         store.load(Customer, ids.customer_id(c.customer_code), f"no customer {c.customer_code!r}")
+    if store.get(User, ids.user_ids(email)[1]) is not None:  # a store from before keyed ids
+        raise AlreadyExists(f"a user with email {email} already exists")
     password_hash = _password_hash(c.password) if c.password is not None else None
     user = User(email=email, name=c.name or email.split("@")[0], roles=roles,
                 customer_code=c.customer_code, actor=c.actor)
