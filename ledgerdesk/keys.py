@@ -115,9 +115,14 @@ class KeyTable:
             for statement in SCHEMA:
                 run(statement.format(blob=blob, serial=serial))
 
+    def read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        """One query in a read-only transaction (on SQLite without the write lock)."""
+        with self.transaction(write=False) as run:
+            return run(sql, params)
+
     @contextlib.contextmanager
     def transaction(
-        self, serialised: bool = False
+        self, serialised: bool = False, write: bool = True
     ) -> Iterator[Callable[..., list[tuple[Any, ...]]]]:
         """One transaction; yields run(sql, params) -> rows.  A broken connection
         is dropped, so the next transaction reconnects.  `serialised`: one such
@@ -136,7 +141,7 @@ class KeyTable:
 
             try:
                 if self.dialect == "sqlite":
-                    conn.execute("BEGIN IMMEDIATE")
+                    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 elif serialised:
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (KEY_STORE_LOCK,))
                 yield run
@@ -230,8 +235,7 @@ class DatabaseKeyRing:
         cached = self._cached(key_id)
         if cached is not None or key_id in self._destroyed:
             return cached
-        with self.table.transaction() as run:
-            rows = run("SELECT wrapped FROM ledgerdesk_keys WHERE key_id = ?", (key_id,))
+        rows = self.table.read("SELECT wrapped FROM ledgerdesk_keys WHERE key_id = ?", (key_id,))
         if not rows:
             raise KeyMissing(
                 f"the key store has no key {key_id!r}, which sealed events in this store: "
@@ -269,8 +273,8 @@ class DatabaseKeyRing:
         self._poll_revocations()
         if key_id in self._destroyed:
             return True
-        with self.table.transaction() as run:
-            rows = run("SELECT destroyed_at FROM ledgerdesk_keys WHERE key_id = ?", (key_id,))
+        rows = self.table.read("SELECT destroyed_at FROM ledgerdesk_keys WHERE key_id = ?",
+                               (key_id,))
         return bool(rows) and rows[0][0] is not None
 
     def close(self) -> None:
@@ -317,9 +321,8 @@ class DatabaseKeyRing:
         if now < self._next_poll:
             return
         self._next_poll = now + REVOCATION_POLL
-        with self.table.transaction() as run:
-            rows = run("SELECT seq, key_id FROM ledgerdesk_key_erasures WHERE seq > ? "
-                       "ORDER BY seq", (self._seen_erasure,))
+        rows = self.table.read("SELECT seq, key_id FROM ledgerdesk_key_erasures WHERE seq > ? "
+                               "ORDER BY seq", (self._seen_erasure,))
         if rows:
             self._seen_erasure = rows[-1][0]
             self._forget({key_id for _, key_id in rows} - self._destroyed)
