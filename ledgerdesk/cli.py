@@ -23,7 +23,7 @@ from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from channels.base import Channel, ChannelCommand, ChannelConfigError
 from domain.customers.commands import EraseCustomer
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidInput
 from domain.sealing import KeyMissing, KeyStoreError
 from domain.users.commands import AddUser, DeactivateUser, IssueToken, RevokeToken
 from domain.users.handlers import all_users, token_id_of
@@ -33,10 +33,11 @@ from ledgerdesk.config import ConfigError, load_settings
 from ledgerdesk.persistence import check_reachable
 from ledgerdesk.runtime import Runtime
 from ledgerdesk.server import serve
-from projections.audit import verify
+from projections.audit import EXPORT_COLUMNS, audit_events, unknown_subject, verify
 from projections.registry import VIEW_CLASSES, ReadModels, open_read_models
 from projections.runner import ProjectionThread
 from projections.storage import ViewStorage
+from read_api.queries import audit_filter
 
 CLI_ACTOR = "cli"
 
@@ -175,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     export = audit.add_parser("export", help="full history to stdout")
     export.add_argument("--customer")
     export.add_argument("--request")
+    export.add_argument("--actor", help="who did it: a user's email, or e.g. system")
+    export.add_argument("--since", help="a date (inclusive) or a date-time with its zone")
+    export.add_argument("--until", help="a date (the whole day included) or a date-time")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.set_defaults(handler=audit_export)
     return parser
@@ -391,25 +395,25 @@ def audit_verify(args: argparse.Namespace) -> int:
 
 
 def audit_export(args: argparse.Namespace) -> int:
+    """Every event matching all the filters given, oldest first.  An unknown
+    customer or request is an error (exit 1), a malformed date a usage error
+    (exit 2); an actor who did nothing in the period is an empty export."""
+    try:
+        wanted = audit_filter({"customer": args.customer or "", "request": args.request or "",
+                               "actor": args.actor or "", "since": args.since or "",
+                               "until": args.until or ""})
+    except InvalidInput as e:
+        return fail(str(e), status=2)
     with _services() as services, _models(services) as models:
-        caught_up(models, "audit")
-        where, params = "", []
-        if args.customer or args.request:
-            column = "customer_code" if args.customer else "reference"
-            where = (f" WHERE a.stream IN (SELECT stream FROM audit_streams "
-                     f"WHERE {column} = ?)")
-            params = [args.customer or args.request]
+        audit = caught_up(models, "audit")
+        why = unknown_subject(audit, wanted)
+        if why:
+            return fail(why)
         writer = csv.writer(sys.stdout) if args.format == "csv" else None
         if writer:
             writer.writerow(EXPORT_COLUMNS)
         position = 0
-        while True:
-            rows = models["audit"].query(
-                f"SELECT {', '.join('a.' + c for c in EXPORT_COLUMNS)} FROM audit a{where}"
-                f"{' AND' if where else ' WHERE'} a.position > ? ORDER BY a.position LIMIT 1000",
-                [*params, position])
-            if not rows:
-                break
+        while rows := audit_events(audit, wanted, position):
             for row in rows:
                 if writer:
                     writer.writerow([row[c] for c in EXPORT_COLUMNS])
@@ -418,9 +422,6 @@ def audit_export(args: argparse.Namespace) -> int:
                                      ensure_ascii=False))
             position = rows[-1]["position"]
     return 0
-
-
-EXPORT_COLUMNS = ("position", "stream", "version", "type", "actor", "at", "data", "hash")
 
 CATCH_UP_ATTEMPTS = 10
 

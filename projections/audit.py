@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Notification
@@ -35,6 +36,7 @@ from domain.aggregates.receipt import InboundReceipt
 from domain.aggregates.request_ledger import CustomerRequests
 from domain.aggregates.service_request import ServiceRequest
 from domain.aggregates.user import User
+from domain.errors import invalid
 from projections.redaction import marks
 from projections.storage import ViewStorage
 from projections.view import Db, RowBuffer, View, iso, to_json
@@ -78,6 +80,9 @@ class AuditView(View):
             hash TEXT NOT NULL
         )""",
         "CREATE INDEX IF NOT EXISTS audit_stream ON audit (stream, position)",
+        # "Everything agent X did on 23 November": by actor, and by time.
+        "CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, position)",
+        "CREATE INDEX IF NOT EXISTS audit_at ON audit (at, position)",
         """CREATE TABLE IF NOT EXISTS audit_streams (
             stream TEXT PRIMARY KEY,
             customer_code TEXT,
@@ -174,6 +179,102 @@ def owner_of(event: Any) -> str | None:
                   | InboundReceipt.Recorded | User.Created):
         code = getattr(event, "customer_code", None)
         return str(code) if code else None
+    return None
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which events an export wants; every part optional.  `since`/`until` are
+    the audit rows' own ISO-8601 UTC text (projections.view.iso): `since`
+    inclusive, `until` exclusive."""
+
+    customer: str | None = None
+    reference: str | None = None
+    actor: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.customer:
+            clauses.append("a.stream IN (SELECT stream FROM audit_streams WHERE customer_code = ?)")
+            params.append(self.customer)
+        if self.reference:
+            clauses.append("a.stream IN (SELECT stream FROM audit_streams WHERE reference = ?)")
+            params.append(self.reference)
+        if self.actor:
+            clauses.append("a.actor = ?")
+            params.append(self.actor)
+        if self.since:
+            clauses.append("a.at >= ?")
+            params.append(self.since)
+        if self.until:
+            clauses.append("a.at < ?")
+            params.append(self.until)
+        return " AND ".join(clauses), params
+
+
+def time_bounds(since: str | None, until: str | None) -> tuple[str | None, str | None]:
+    """`since`/`until` as given by a person (a date, both inclusive, or an ISO
+    date-time with its zone) as the audit rows' UTC text: since inclusive,
+    until exclusive.  InvalidInput names the field."""
+    low = _moment("since", since, end=False) if since else None
+    high = _moment("until", until, end=True) if until else None
+    return low, high  # since after until: an empty answer, which is the truth
+
+
+EARLIEST, LATEST = "0001-01-01T00:00:00.000000Z", "9999-12-31T23:59:59.999999Z"
+
+
+def _moment(name: str, text: str, end: bool) -> str:
+    text = text.strip().upper()  # ISO allows a lower-case t and z
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            if end:
+                moment += timedelta(days=1)
+        else:
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                raise invalid(name, f"{name} needs a time zone (Z or +08:00): {text[:40]!r}")
+            if end:
+                moment += timedelta(microseconds=1)
+            moment = moment.astimezone(UTC)
+    except OverflowError:  # past either end of the calendar
+        return LATEST if end else EARLIEST
+    except ValueError:
+        raise invalid(name, f"{name} is a date (2026-11-23) or a date and time with its zone "
+                            f"(2026-11-23T09:00:00+08:00), not {text[:40]!r}") from None
+    # Not strftime: its %Y does not pad years before 1000 to four digits.
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+            f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond:06d}Z")
+
+
+EXPORT_COLUMNS = ("position", "stream", "version", "type", "actor", "at", "data", "hash")
+
+
+def audit_events(
+    storage: ViewStorage, wanted: AuditFilter, after: int = 0, limit: int = BATCH
+) -> list[dict[str, Any]]:
+    """Audit rows after position `after`, oldest first, as stored (`data` is JSON text)."""
+    where, params = wanted.where()
+    return storage.query(
+        f"SELECT {', '.join('a.' + c for c in EXPORT_COLUMNS)} FROM audit a "
+        f"WHERE a.position > ?{' AND ' + where if where else ''} ORDER BY a.position LIMIT ?",
+        (after, *params, limit))
+
+
+def unknown_subject(storage: ViewStorage, wanted: AuditFilter) -> str | None:
+    """Why the export names something nothing was recorded for, or None.  An
+    unknown customer or request is a mistake to report, not an empty history;
+    an actor who did nothing, or a quiet day, is a true empty answer."""
+    for column, value, what in (("customer_code", wanted.customer, "customer"),
+                                ("reference", wanted.reference, "request")):
+        if value and not storage.query(
+                f"SELECT 1 AS found FROM audit_streams WHERE {column} = ? LIMIT 1", (value,)):
+            return f"nothing recorded for {what} {value}"
     return None
 
 

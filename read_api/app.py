@@ -37,6 +37,7 @@ from projections.registry import ReadModels
 from projections.runner import Projector
 from read_api import queries
 from read_api.openapi import (
+    AUDIT_ACTOR_MAX_LENGTH,
     AUDIT_MAX_LIMIT,
     CURSOR_MAX_LENGTH,
     INBOX_MAX_LIMIT,
@@ -115,8 +116,10 @@ class Queries:
 
     async def audit(self, request: Request, who: Principal) -> Any:
         params = dict(request.query_params)
-        for name in ("customer", "request"):
+        for name in ("customer", "request", "actor", "since", "until"):
             check_storable(name, params.get(name))
+        if len(params.get("actor") or "") > AUDIT_ACTOR_MAX_LENGTH:
+            raise invalid("actor", f"actor is at most {AUDIT_ACTOR_MAX_LENGTH} characters")
         customer = params.get("customer")
         if customer and not is_possible_code(customer):
             # Also past the first page, where the query no longer asks whether

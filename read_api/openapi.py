@@ -31,6 +31,7 @@ from domain.vocabulary import (
 from read_api.queries import QUEUES
 
 INBOX_MAX_LIMIT = 200
+AUDIT_ACTOR_MAX_LENGTH = 320
 AUDIT_MAX_LIMIT = 5000
 KB_MAX_LIMIT = 50
 KB_QUERY_MAX_LENGTH = 200
@@ -85,6 +86,9 @@ EMAIL = _string(EMAIL_PATTERN, example="agent@ledgerdesk.example")
 NUMBER = _string(NUMBER_PATTERN, example="+86 10 6655 0101")
 DATE = _string(DATE_PATTERN, format="date")
 MOMENT = _string(MOMENT_PATTERN, format="date-time", example="2026-11-23T09:00:00+08:00")
+# A day in the years the stores' timestamps can hold (as MOMENT's).
+DAY = _string(MOMENT_PATTERN.split("[Tt]")[0] + "$", format="date")
+DAY_OR_MOMENT = {"anyOf": [DAY, MOMENT]}
 EXPECTED_VERSION = {"type": ["integer", "null"],
                     "description": "409 when the request changed since this version"}
 CONFIGURATION = {
@@ -319,12 +323,18 @@ OPENAPI: dict[str, Any] = {
             CUSTOMER_360, errors=("404", *QUERY_ERRORS), path={"code": CODE},
         )},
         "/audit": {"get": _op(
-            "Every event of one customer or one request, in order, with the chain hash "
-            "(give exactly one of customer and request)", _page(AUDIT_EVENT, "events"),
+            "Every event matching all the filters given (none: the whole trail), in order, "
+            "with the chain hash. An unknown customer or request is 404; an actor who did "
+            "nothing in the period gives an empty page.", _page(AUDIT_EVENT, "events"),
             errors=("400", "404", *QUERY_ERRORS),
-            # No examples here: together they would break the one-of rule.
             query={"customer": {"anyOf": [_string(CODE_PATTERN), EMPTY]},
                    "request": {"anyOf": [_string(REFERENCE_PATTERN), EMPTY]},
+                   "actor": _string(TEXT_PATTERN, maxLength=AUDIT_ACTOR_MAX_LENGTH,
+                                    description="who did it: a user's email, or e.g. system"),
+                   "since": {"anyOf": [DAY_OR_MOMENT, EMPTY],
+                             "description": "a date (inclusive) or a date-time with its zone"},
+                   "until": {"anyOf": [DAY_OR_MOMENT, EMPTY],
+                             "description": "a date (the whole day included) or a date-time"},
                    "limit": _limit(AUDIT_MAX_LIMIT),
                    "cursor": _string("^[0-9]{0,18}$", description="a position")},
         )},

@@ -17,6 +17,7 @@ from domain import ids
 from domain.access import Principal, require_visible
 from domain.errors import NotFound, invalid
 from domain.vocabulary import CHANNELS, OPEN_STATUSES, STATUSES
+from projections.audit import AuditFilter, audit_events, time_bounds, unknown_subject
 from projections.registry import ReadModels
 from projections.view import from_json, iso
 from read_api import customer_view
@@ -188,27 +189,29 @@ def customer_360(models: ReadModels, who: Principal, code: str) -> dict[str, Any
     }
 
 
+def audit_filter(params: dict[str, str]) -> AuditFilter:
+    """The export's filters from query parameters (or CLI options of the same names)."""
+    reference = params.get("request") or None
+    if reference and not ids.REFERENCE_PATTERN.match(reference):
+        raise NotFound(f"no service request {reference}")
+    actor = (params.get("actor") or "").strip() or None
+    if actor and "@" in actor and ":" not in actor:
+        actor = ids.normalise_email(actor)  # staff actors are user emails, as normalised
+    since, until = time_bounds(params.get("since") or None, params.get("until") or None)
+    return AuditFilter(customer=params.get("customer") or None, reference=reference,
+                       actor=actor, since=since, until=until)
+
+
 def audit(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[str, Any]:
-    customer, reference = params.get("customer"), params.get("request")
-    if bool(customer) == bool(reference):
-        raise invalid("customer", "give exactly one of customer=CODE or request=REF")
+    """Audit events matching every filter given (none: the whole trail), by page."""
+    wanted = audit_filter(params)
     limit = parse_limit(params.get("limit"), default=1000, maximum=5000)
     after = params.get("cursor") or "0"
     if not after.isdigit():
         raise invalid("cursor", "cursor is not one this API gave out")
-    column, value = ("customer_code", customer) if customer else ("reference", reference)
-    if reference and not ids.REFERENCE_PATTERN.match(reference):
-        raise NotFound(f"no service request {reference}")
-    rows = models["audit"].query(
-        f"SELECT a.position, a.stream, a.version, a.type, a.actor, a.at, a.data, a.hash "
-        f"FROM audit a JOIN audit_streams s ON s.stream = a.stream "
-        f"WHERE s.{column} = ? AND a.position > ? ORDER BY a.position LIMIT ?",
-        (value, int(after), limit + 1))
-    if not rows and after == "0":
-        found = models["audit"].query(
-            f"SELECT 1 AS found FROM audit_streams WHERE {column} = ? LIMIT 1", (value,))
-        if not found:
-            raise NotFound(f"nothing recorded for {column.replace('_code', '')} {value}")
+    if after == "0" and (why := unknown_subject(models["audit"], wanted)):
+        raise NotFound(why)
+    rows = audit_events(models["audit"], wanted, int(after), limit + 1)
     events = [{**r, "data": from_json(r["data"])} for r in rows[:limit]]
     next_cursor = str(rows[limit - 1]["position"]) if len(rows) > limit else None
     return {"events": events, "next_cursor": next_cursor}

@@ -267,7 +267,10 @@ def test_audit_endpoints_and_openapi(api: Any) -> None:
     assert {"ServiceRequest.MessageReceived", "ServiceRequest.CallLogged"} <= {
         e["type"] for e in trail
     }
-    assert call(client, auditor, "GET", "/audit").status_code == 400
+    # No filter: the whole trail, by page (issue 10 lifted the one-of rule).
+    everything = call(client, auditor, "GET", "/audit?limit=5").json()
+    assert [e["position"] for e in everything["events"]] == [1, 2, 3, 4, 5]
+    assert everything["next_cursor"] == "5"
     assert call(client, auditor, "GET", "/audit?request=SR-999999").status_code == 404
     verified = call(client, auditor, "GET", "/audit/verify").json()
     assert verified["intact"] and verified["first_broken"] is None and verified["checked"] > 50
