@@ -23,6 +23,8 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     # reads
     "read_queues": STAFF | {"auditor"},  # inbox, audit trail, audit verify
     "read_own": STAFF | CUSTOMERS | {"auditor"},  # a request, a 360, knowledge
+    # who read whose data: for compliance, not for every agent
+    "read_access_log": frozenset({"auditor", "admin", "manager"}),
     # commands
     "open_request": STAFF | CUSTOMERS,
     "reply": STAFF,

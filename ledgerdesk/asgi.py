@@ -44,6 +44,7 @@ from domain.errors import (
     Unauthenticated,
 )
 from projections.registry import ReadModels
+from read_api.access_log import AccessLog
 from read_api.app import public_routes, query_routes
 
 API_PREFIX = "/api/v1"
@@ -81,11 +82,15 @@ def create_app(
     models: ReadModels,
     readiness: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
     lifespan: Any = None,
+    access_log: AccessLog | None = None,
 ) -> Starlette:
     """`readiness` answers /readyz (ready?, detail); without it the projections'
-    lag is reported and the process is always ready."""
+    lag is reported and the process is always ready.  `access_log`: where staff
+    reads of customers' data are recorded (the server always passes one; a test
+    of other routes may leave it out)."""
     probes = public_routes(models, readiness)
-    authenticated: list[BaseRoute] = [*query_routes(app, models), *command_routes(app)]
+    authenticated: list[BaseRoute] = [*query_routes(app, models, access_log),
+                                      *command_routes(app)]
     bearer = Middleware(AuthenticationMiddleware, backend=BearerTokenBackend(app),
                         on_error=authentication_failed)
     routes: list[BaseRoute] = [

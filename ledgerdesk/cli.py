@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import getpass
 import json
 import os
 import signal
@@ -37,7 +38,16 @@ from projections.audit import EXPORT_COLUMNS, audit_events, unknown_subject, ver
 from projections.registry import VIEW_CLASSES, ReadModels, open_read_models
 from projections.runner import ProjectionThread
 from projections.storage import ViewStorage
-from read_api.queries import audit_filter
+from read_api.access_log import (
+    ACCESS_EXPORT,
+    AUDIT_EXPORT,
+    AccessLog,
+    open_access_log,
+)
+from read_api.access_log import (
+    COLUMNS as ACCESS_COLUMNS,
+)
+from read_api.queries import access_filter, audit_filter
 
 CLI_ACTOR = "cli"
 
@@ -181,6 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--until", help="a date (the whole day included) or a date-time")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.set_defaults(handler=audit_export)
+    access = audit.add_parser("access", help="the access log: who read whose data, when")
+    access.add_argument("--customer", help="reads of this customer's 360")
+    access.add_argument("--request", help="reads of this request")
+    access.add_argument("--actor", help="reads by this user (email) or cli:<account>")
+    access.add_argument("--since", help="a date (inclusive) or a date-time with its zone")
+    access.add_argument("--until", help="a date (the whole day included) or a date-time")
+    access.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    access.set_defaults(handler=audit_access)
+    audit.add_parser("access-verify", help="check the access log's hash chain").set_defaults(
+        handler=audit_access_verify)
     return parser
 
 
@@ -409,6 +429,8 @@ def audit_export(args: argparse.Namespace) -> int:
         why = unknown_subject(audit, wanted)
         if why:
             return fail(why)
+        _accessed(services, models, AUDIT_EXPORT, args.customer or args.request or "",
+                  _given(args, "customer", "request", "actor", "since", "until"))
         writer = csv.writer(sys.stdout) if args.format == "csv" else None
         if writer:
             writer.writerow(EXPORT_COLUMNS)
@@ -422,6 +444,75 @@ def audit_export(args: argparse.Namespace) -> int:
                                      ensure_ascii=False))
             position = rows[-1]["position"]
     return 0
+
+
+def audit_access(args: argparse.Namespace) -> int:
+    """The access log (who read whose data), oldest first, filtered like `export`."""
+    try:
+        wanted = access_filter({"customer": args.customer or "", "request": args.request or "",
+                                "actor": args.actor or "", "since": args.since or "",
+                                "until": args.until or ""})
+    except InvalidInput as e:
+        return fail(str(e), status=2)
+    with _services() as services, _models(services) as models:
+        log = open_access_log(services.settings.data_dir, models.datastore)
+        try:
+            _accessed(services, models, ACCESS_EXPORT, wanted.subject or "",
+                      _given(args, "customer", "request", "actor", "since", "until"), log)
+            writer = csv.writer(sys.stdout) if args.format == "csv" else None
+            if writer:
+                writer.writerow(ACCESS_COLUMNS)
+            after = 0
+            while rows := log.entries(wanted, after):
+                for row in rows:
+                    if writer:
+                        writer.writerow([json.dumps(row[c], ensure_ascii=False)
+                                         if c == "detail" else row[c] for c in ACCESS_COLUMNS])
+                    else:
+                        print(json.dumps(row, ensure_ascii=False))
+                after = rows[-1]["seq"]
+        finally:
+            log.close()
+    return 0
+
+
+def audit_access_verify(args: argparse.Namespace) -> int:
+    with _services() as services, _models(services) as models:
+        log = open_access_log(services.settings.data_dir, models.datastore)
+        try:
+            result = log.verify()
+        finally:
+            log.close()
+    if result.intact:
+        print(f"intact: {result.checked} access log entries checked")
+        return 0
+    print(f"BROKEN at entry {result.first_broken} "
+          f"({result.checked} entries before it are intact)")
+    return 1
+
+
+def os_account() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return f"uid-{os.getuid()}"
+
+
+def _given(args: argparse.Namespace, *names: str) -> dict[str, str]:
+    return {name: getattr(args, name) for name in names if getattr(args, name, None)}
+
+
+def _accessed(services: Services, models: ReadModels, kind: str, subject: str,
+              detail: dict[str, str], log: AccessLog | None = None) -> None:
+    """Record an export in the access log: the CLI's reader is the OS account."""
+    own = log is None
+    log = log or open_access_log(services.settings.data_dir, models.datastore)
+    try:
+        log.record(f"cli:{os_account()}", "cli", kind, subject, detail)
+    finally:
+        if own:
+            log.close()
+
 
 CATCH_UP_ATTEMPTS = 10
 

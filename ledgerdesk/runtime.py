@@ -18,6 +18,7 @@ from policies.acknowledge import AcknowledgementPolicy
 from policies.delivery import DeliveryPolicy
 from projections.registry import ReadModels, open_read_models, open_views
 from projections.runner import Projector
+from read_api.access_log import AccessLog, open_access_log
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,9 @@ class Runtime:
         self.services = services
         settings = services.settings
         self.models: ReadModels = open_read_models(settings, services.app)
+        # Who read whose data (read_api.access_log): kept apart from the views,
+        # which a rebuild drops.
+        self.access_log: AccessLog = open_access_log(settings.data_dir, self.models.datastore)
         own = [a for channel in services.channels for a in channel.own_addresses]
         self.acknowledgements = AcknowledgementPolicy(services.app, own_addresses=own)
         self.policy_models = open_views(settings, services.app, [self.acknowledgements])
@@ -69,5 +73,6 @@ class Runtime:
         return run
 
     def close(self) -> None:
+        self.access_log.close()
         self.models.close()
         self.policy_models.close()

@@ -35,7 +35,8 @@ def serve(services: Services, host: str, port: int) -> None:
     def readiness() -> tuple[bool, dict[str, Any]]:
         return readiness_report(runner, sorted(runtime.leadership.held))
 
-    asgi = create_app(services.app, runtime.models, readiness, lifespan=_jobs(runtime))
+    asgi = create_app(services.app, runtime.models, readiness, lifespan=_jobs(runtime),
+                      access_log=runtime.access_log)
     try:
         uvicorn.run(asgi, host=host, port=port, log_level="info")
     finally:

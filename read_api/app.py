@@ -35,7 +35,8 @@ from projections import knowledge
 from projections.audit import verify
 from projections.registry import ReadModels
 from projections.runner import Projector
-from read_api import queries
+from read_api import access_log, queries
+from read_api.access_log import AccessLog
 from read_api.openapi import (
     AUDIT_ACTOR_MAX_LENGTH,
     AUDIT_MAX_LIMIT,
@@ -53,6 +54,9 @@ QueryEndpoint = Callable[[Request, Principal], Awaitable[Any]]
 
 # What /inbox gives out as a cursor: URL-safe base64 without padding.
 INBOX_CURSOR = re.compile(r"[A-Za-z0-9_-]+")
+# The access log's `surface` for reads over this API (the console and portal
+# will record their own).
+SURFACE = "api"
 # /audit's cursor is a position; the stores keep positions in 63 bits.
 AUDIT_CURSOR_MAX_DIGITS = 18
 
@@ -66,14 +70,18 @@ def principal_of(conn: HTTPConnection) -> Principal:
     raise Unauthenticated("send Authorization: Bearer <token>")
 
 
-def query_routes(app: Ledgerdesk, models: ReadModels) -> list[Route]:
-    q = Queries(app, models)
+def query_routes(
+    app: Ledgerdesk, models: ReadModels, access_log: AccessLog | None = None
+) -> list[Route]:
+    q = Queries(app, models, access_log)
     return [
         guarded("/inbox", "read_queues", q.inbox),
         guarded("/service-requests/{ref}", "read_own", q.service_request),
         guarded("/customers/{code}/360", "read_own", q.customer_360),
         guarded("/audit", "read_queues", q.audit),
         guarded("/audit/verify", "read_queues", q.audit_verify),
+        guarded("/audit/access", "read_access_log", q.access_entries),
+        guarded("/audit/access/verify", "read_access_log", q.access_verify),
         guarded("/kb/search", "read_own", q.kb_search),
     ]
 
@@ -92,9 +100,20 @@ def guarded(path: str, permission: str, handler: QueryEndpoint) -> Route:
 
 
 class Queries:
-    def __init__(self, app: Ledgerdesk, models: ReadModels) -> None:
+    def __init__(
+        self, app: Ledgerdesk, models: ReadModels, access_log: AccessLog | None = None
+    ) -> None:
         self.app = app
         self.models = models
+        self.access_log = access_log
+
+    async def _accessed(self, who: Principal, kind: str, subject: str,
+                        detail: dict[str, Any] | None = None) -> None:
+        """Record a read of customers' data by staff or an auditor (a customer
+        reading their own organisation's data is not logged)."""
+        if self.access_log is not None and not who.is_customer_side:
+            await run_in_threadpool(self.access_log.record, who.email, SURFACE, kind, subject,
+                                    detail)
 
     async def inbox(self, request: Request, who: Principal) -> Any:
         params = dict(request.query_params)
@@ -106,13 +125,17 @@ class Queries:
         reference = request.path_params["ref"]
         if not ids.REFERENCE_PATTERN.fullmatch(reference):
             raise NotFound(f"no service request {reference!r}")
-        return await run_in_threadpool(queries.service_request, self.models, who, reference)
+        found = await run_in_threadpool(queries.service_request, self.models, who, reference)
+        await self._accessed(who, access_log.SERVICE_REQUEST, reference)
+        return found
 
     async def customer_360(self, request: Request, who: Principal) -> Any:
         code = request.path_params["code"]
         if not is_possible_code(code):
             raise NotFound(f"no customer {code!r}")
-        return await run_in_threadpool(queries.customer_360, self.models, who, code)
+        found = await run_in_threadpool(queries.customer_360, self.models, who, code)
+        await self._accessed(who, access_log.CUSTOMER_360, code.strip())
+        return found
 
     async def audit(self, request: Request, who: Principal) -> Any:
         params = dict(request.query_params)
@@ -129,12 +152,43 @@ class Queries:
         cursor = params.get("cursor") or ""
         if cursor and not (is_ascii_number(cursor) and len(cursor) <= AUDIT_CURSOR_MAX_DIGITS):
             raise invalid("cursor", "cursor is not one this API gave out")
-        return await run_in_threadpool(queries.audit, self.models, who, params)
+        page = await run_in_threadpool(queries.audit, self.models, who, params)
+        filters = {k: v for k, v in params.items()
+                   if k in ("customer", "request", "actor", "since", "until", "cursor") and v}
+        await self._accessed(who, access_log.AUDIT_EXPORT,
+                             params.get("customer") or params.get("request") or "", filters)
+        return page
 
     async def audit_verify(self, request: Request, who: Principal) -> Any:
         result = await run_in_threadpool(verify, self.app.recorder, self.models["audit"])
         return {"intact": result.intact, "checked": result.checked,
                 "first_broken": result.first_broken, "head_hash": result.head_hash}
+
+    async def access_entries(self, request: Request, who: Principal) -> Any:
+        """The access log, by page, filtered like /audit (customer or request is
+        the subject read)."""
+        if self.access_log is None:
+            raise NotFound("this server keeps no access log")
+        params = dict(request.query_params)
+        for name in ("customer", "request", "actor", "since", "until"):
+            check_storable(name, params.get(name))
+        limit = checked_limit(params.get("limit"), AUDIT_MAX_LIMIT) or 1000
+        cursor = params.get("cursor") or "0"
+        if not (is_ascii_number(cursor) and len(cursor) <= AUDIT_CURSOR_MAX_DIGITS):
+            raise invalid("cursor", "cursor is not one this API gave out")
+        wanted = queries.access_filter(params)
+        rows = await run_in_threadpool(self.access_log.entries, wanted, int(cursor), limit + 1)
+        filters = {k: v for k, v in params.items() if k != "limit" and v}
+        await self._accessed(who, access_log.ACCESS_EXPORT, wanted.subject or "", filters)
+        next_cursor = str(rows[limit - 1]["seq"]) if len(rows) > limit else None
+        return {"entries": rows[:limit], "next_cursor": next_cursor}
+
+    async def access_verify(self, request: Request, who: Principal) -> Any:
+        if self.access_log is None:
+            raise NotFound("this server keeps no access log")
+        result = await run_in_threadpool(self.access_log.verify)
+        return {"intact": result.intact, "checked": result.checked,
+                "first_broken": result.first_broken}
 
     async def kb_search(self, request: Request, who: Principal) -> Any:
         limit = checked_limit(request.query_params.get("limit"), KB_MAX_LIMIT) or 10

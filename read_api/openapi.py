@@ -266,6 +266,14 @@ AUDIT_EVENT = _object(
     type={"type": "string"}, actor=NULLABLE_TEXT, at={"type": "string"}, data=ANY_OBJECT,
     hash={"type": "string"},
 )
+ACCESS_ENTRY = _object(
+    ("seq", "at", "actor", "surface", "kind", "subject", "detail", "hash"),
+    seq={"type": "integer"}, at={"type": "string"}, actor={"type": "string"},
+    surface={"type": "string"},
+    kind=_enum(["customer_360", "service_request", "attachment", "audit_export",
+                "access_export"]),
+    subject={"type": "string"}, detail=ANY_OBJECT, hash={"type": "string"},
+)
 KB_HIT = _object(("article_id", "title", "kind", "snippet"), article_id={"type": "string"},
                  title={"type": "string"}, kind=_enum(KINDS), product=NULLABLE_TEXT,
                  snippet={"type": "string"}, score={"type": "number"})
@@ -343,6 +351,25 @@ OPENAPI: dict[str, Any] = {
                 ("intact", "checked", "first_broken"), intact={"type": "boolean"},
                 checked={"type": "integer"}, first_broken={"type": ["integer", "null"]},
                 head_hash=NULLABLE_TEXT),
+        )},
+        "/audit/access": {"get": _op(
+            "The access log: who read which customer's 360, which request, which audit "
+            "export, when and through which surface (auditors, admins, managers). Filters as "
+            "/audit's; customer and request name the record read.",
+            _page(ACCESS_ENTRY, "entries"), errors=("400", "404", *QUERY_ERRORS),
+            query={"customer": {"anyOf": [_string(CODE_PATTERN), EMPTY]},
+                   "request": {"anyOf": [_string(REFERENCE_PATTERN), EMPTY]},
+                   "actor": _string(TEXT_PATTERN, maxLength=AUDIT_ACTOR_MAX_LENGTH),
+                   "since": {"anyOf": [DAY_OR_MOMENT, EMPTY]},
+                   "until": {"anyOf": [DAY_OR_MOMENT, EMPTY]},
+                   "limit": _limit(AUDIT_MAX_LIMIT),
+                   "cursor": _string("^[0-9]{0,18}$", description="a sequence number")},
+        )},
+        "/audit/access/verify": {"get": _op(
+            "Verify the access log's hash chain", _object(
+                ("intact", "checked", "first_broken"), intact={"type": "boolean"},
+                checked={"type": "integer"}, first_broken={"type": ["integer", "null"]}),
+            errors=("404", *QUERY_ERRORS),
         )},
         "/kb/search": {"get": _op(
             "Knowledge search (Chinese and English), best first", _object(

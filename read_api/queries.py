@@ -21,6 +21,7 @@ from projections.audit import AuditFilter, audit_events, time_bounds, unknown_su
 from projections.registry import ReadModels
 from projections.view import from_json, iso
 from read_api import customer_view
+from read_api.access_log import AccessFilter
 
 QUEUES = ("unassigned", "mine", "pending_customer", "escalated", "sla_at_risk",
           "delivery_failed")
@@ -200,6 +201,13 @@ def audit_filter(params: dict[str, str]) -> AuditFilter:
     since, until = time_bounds(params.get("since") or None, params.get("until") or None)
     return AuditFilter(customer=params.get("customer") or None, reference=reference,
                        actor=actor, since=since, until=until)
+
+
+def access_filter(params: dict[str, str]) -> AccessFilter:
+    """The access log's filters: the same names and forms as the audit export's."""
+    wanted = audit_filter(params)
+    return AccessFilter(actor=wanted.actor, subject=wanted.customer or wanted.reference,
+                        since=wanted.since, until=wanted.until)
 
 
 def audit(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[str, Any]:
