@@ -125,14 +125,24 @@ def service_request(models: ReadModels, who: Principal, reference: str) -> dict[
         "SELECT at, kind, channel, direction, actor, body, attachments, data FROM timeline "
         "WHERE request_id = ? ORDER BY position", (header.pop("id"),)
     ):
-        row["attachments"] = from_json(row["attachments"])
+        row["attachments"] = [without_keys(a) for a in from_json(row["attachments"]) or []]
         row["data"] = from_json(row["data"])
+        if isinstance(row["data"], dict) and isinstance(row["data"].get("raw"), dict):
+            row["data"]["raw"] = without_keys(row["data"]["raw"])
         shown = customer_view.entry_for(who, row) if who.is_customer_side else row
         if shown is not None:
             timeline.append(shown)
     if who.is_customer_side:
         header = customer_view.header_for(who, header)
     return {**header, "timeline": timeline}
+
+
+def without_keys(attachment: Any) -> Any:
+    """An attachment reference as the API shows it: without the blob's data key
+    and file name (domain.blobstore), which open the file to whoever holds them."""
+    if not isinstance(attachment, dict):
+        return attachment
+    return {k: v for k, v in attachment.items() if k not in ("key", "blob")}
 
 
 def customer_360(models: ReadModels, who: Principal, code: str) -> dict[str, Any]:

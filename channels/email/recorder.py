@@ -77,7 +77,8 @@ class MessageRecorder:
     def record(self, raw: bytes) -> MessageOutcome:
         details: dict[str, Any] = {}
         try:
-            details["raw"] = self.raw_blobs.put(raw, "message.eml", "message/rfc822")["sha256"]
+            # The whole reference: it holds the raw mail's key (domain.blobstore).
+            details["raw"] = self.raw_blobs.put(raw, "message.eml", "message/rfc822")
         except BlobTooLarge as error:
             details["raw_rejected"] = str(error)
         try:

@@ -65,7 +65,7 @@ class SmtpSender:
             )
         attachments = [
             (a.get("filename") or "attachment", a.get("content_type") or "application/octet-stream",
-             self.blobs.get(a["sha256"]))
+             self.blobs.get(a))
             for a in message.attachments
         ]
         return compose_reply(

@@ -32,7 +32,9 @@ from domain.access import Principal
 from domain.aggregates.receipt import InboundReceipt
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore
+from domain.customers.commands import EraseCustomer
 from domain.delivery import MAX_ATTEMPTS
+from domain.errors import NotFound
 from domain.requests.commands import QueueReply
 from ledgerdesk.config import Database, Settings
 from policies.acknowledge import AcknowledgementPolicy
@@ -236,7 +238,7 @@ async def test_round_trip_in_gbk_with_attachment(
     assert message.sender == CUSTOMER
     [attachment] = message.attachments
     assert attachment["filename"] == "发票.pdf"
-    assert blobs.get(attachment["sha256"]) == invoice
+    assert blobs.get(attachment) == invoice
     assert blobs.exists(message.details["raw"])
     assert message.details["message_id"] == "<first@customer.example>"
     assert dovecot.fetch_all("INBOX") == []
@@ -271,6 +273,19 @@ async def test_round_trip_in_gbk_with_attachment(
     assert (report.recorded, report.acknowledged) == (1, 0)
     assert report.references == [reference]
     assert len(events_named(app, reference, "MessageReceived")) == 2
+
+    # Nothing the customer sent lies on disk in clear, and once they are erased
+    # neither the raw mail nor the attachment can be opened any more.
+    blob_files = [p for p in blobs.root.rglob("*") if p.is_file()]
+    assert blob_files and all(invoice not in p.read_bytes() for p in blob_files)
+    await asyncio.to_thread(app.handle, EraseCustomer(
+        request.customer_code, "erasure request 7", actor="admin@ledgerdesk.test"))
+    erased = events_named(app, reference, "MessageReceived")[0]
+    [gone] = erased.attachments
+    assert gone["filename"] == "[erased]" and gone["content_type"] == "application/pdf"
+    for ref in (gone, erased.details["raw"]):
+        with pytest.raises(NotFound, match="erased customer"):
+            blobs.get(ref)
 
 
 async def test_a_reply_to_a_received_message_and_the_subject_token_thread(
