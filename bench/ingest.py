@@ -7,8 +7,12 @@ request's MessageReceived, a CustomerContact record and the idempotency
 InboundReceipt) after reading the request and customer (from the aggregate
 cache, fast-forwarded from the store).
 
+The same workload then runs on a fresh store with `PlainLedgerdesk` (the
+library's plain mapper: no sealing of personal data) to show what encryption
+costs, as a share of the ingest rate (`--no-plain` skips it).
+
 Usage: python bench/ingest.py [--interactions 50000] [--customers 5000]
-                              [--requests 10000] [--stores sqlite,postgres]
+                              [--requests 10000] [--stores sqlite,postgres] [--no-plain]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from bench.common import rss_mib, throwaway_store
+from bench.plain import PlainLedgerdesk
 from domain.application import Ledgerdesk
 from domain.customers.commands import RegisterCustomer
 from domain.requests.commands import InboundMessage, OpenRequest, RecordInbound
@@ -53,10 +58,12 @@ def bare_rate(env: dict[str, str], n: int) -> float:
         app.close()
 
 
-def run(kind: str, interactions: int, customers: int, requests: int) -> None:
+def run(kind: str, interactions: int, customers: int, requests: int,
+        app_class: type[Ledgerdesk] = Ledgerdesk) -> float:
     with throwaway_store(kind) as store:
         env = event_store_env(store)
-        app = Ledgerdesk(env=env)
+        app = app_class(env=env)
+        kind = f"{kind}{'' if app_class is Ledgerdesk else ', plain'}"
         rng = random.Random(7)
         started = time.perf_counter()
         for c in range(customers):
@@ -108,6 +115,7 @@ def run(kind: str, interactions: int, customers: int, requests: int) -> None:
             f"[{kind}] bare eventsourcing append: {bare:8.0f} events/s (one plain event per save)"
         )
         print(f"[{kind}] ratio: {rate / bare:.2f} of the bare rate")
+        return rate
 
 
 def main() -> None:
@@ -116,9 +124,15 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=5_000)
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--no-plain", action="store_true",
+                        help="skip the run without encryption")
     args = parser.parse_args()
     for kind in args.stores.split(","):
-        run(kind, args.interactions, args.customers, args.requests)
+        sealed = run(kind, args.interactions, args.customers, args.requests)
+        if not args.no_plain:
+            plain = run(kind, args.interactions, args.customers, args.requests, PlainLedgerdesk)
+            print(f"[{kind}] sealed {sealed:.0f}/s vs plain {plain:.0f}/s: encryption costs "
+                  f"{(1 - sealed / plain) * 100:.0f} % of the ingest rate")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,14 @@
 3. Measures GET /inbox (several queues and filters) and GET
    /customers/{code}/360 over real HTTP (uvicorn on loopback), p50/p99.
 
+`--encryption`: instead of all the above, writes the same corpus once with
+Ledgerdesk (personal fields sealed) and once with `PlainLedgerdesk` (the
+library's plain mapper, bench/plain.py) and rebuilds every view of each: what
+encryption costs a rebuild, per view, same run, same store kind.
+
 Usage: python bench/projections.py [--customers 20000] [--requests 100000]
-           [--rate 200] [--writers 2] [--lag-seconds 30] [--store postgres]
-Internal modes (run by the above): --rebuild-child URL DIR, --writer URL ...
+           [--rate 200] [--writers 2] [--lag-seconds 30] [--store postgres] [--encryption]
+Internal modes (run by the above): --rebuild-child URL DIR [plain], --writer URL ...
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import uvicorn
 
 from bench.common import peak_rss_mib, rss_mib, throwaway_store, url_of
 from bench.corpus import AGENTS, customer_code, generate
+from bench.plain import PlainLedgerdesk
 from domain.application import Ledgerdesk
 from domain.knowledge.commands import PublishArticle
 from domain.requests.commands import InboundMessage, RecordInbound
@@ -74,8 +80,9 @@ def bare_read_rate(app: Ledgerdesk) -> float:
 
 # --- 1. rebuild, in a child process so its peak memory is its own ------------
 
-def rebuild_child(url: str, data_dir: Path) -> None:
-    app = Ledgerdesk(env=event_store_env(Database.from_url(url)))
+def rebuild_child(url: str, data_dir: Path, plain: bool = False) -> None:
+    app_class = PlainLedgerdesk if plain else Ledgerdesk
+    app = app_class(env=event_store_env(Database.from_url(url)))
     models = open_read_models(settings_for(url, data_dir), app)
     events = app.recorder.max_notification_id() or 0
     result: dict[str, Any] = {"events": events, "rss_before_mib": rss_mib(), "rates": {}}
@@ -89,8 +96,9 @@ def rebuild_child(url: str, data_dir: Path) -> None:
     print(json.dumps(result))
 
 
-def rebuild_in_child(url: str, data_dir: Path) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, str(HERE), "--rebuild-child", url, str(data_dir)],
+def rebuild_in_child(url: str, data_dir: Path, plain: bool = False) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, str(HERE), "--rebuild-child", url, str(data_dir),
+                          *(["plain"] if plain else [])],
                          check=True, capture_output=True, text=True).stdout
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
@@ -267,7 +275,7 @@ def live(url: str, data_dir: Path, app: Ledgerdesk, args: argparse.Namespace) ->
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--rebuild-child":
-        rebuild_child(sys.argv[2], Path(sys.argv[3]))
+        rebuild_child(sys.argv[2], Path(sys.argv[3]), plain=sys.argv[4:5] == ["plain"])
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--writer":
         url, rate, seconds, seed, refs = sys.argv[2:7]
@@ -280,7 +288,12 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=2)
     parser.add_argument("--lag-seconds", type=float, default=30)
     parser.add_argument("--store", default="postgres")
+    parser.add_argument("--encryption", action="store_true",
+                        help="only compare rebuilds with and without sealing")
     args = parser.parse_args()
+    if args.encryption:
+        encryption_cost(args)
+        return
     with throwaway_store(args.store) as store:
         url = url_of(store)
         data_dir = Path(tempfile.mkdtemp(prefix="ld-proj-"))
@@ -302,6 +315,25 @@ def main() -> None:
             report_rebuild(rebuild_in_child(url, data_dir), bare_read_rate(app))
         live(url, data_dir, app, args)
         app.close()
+
+
+def encryption_cost(args: argparse.Namespace) -> None:
+    rates: dict[str, dict[str, float]] = {}
+    for label, app_class in (("sealed", Ledgerdesk), ("plain", PlainLedgerdesk)):
+        with throwaway_store(args.store) as store:
+            url = url_of(store)
+            app = app_class(env=event_store_env(store))
+            generate(app, args.customers, args.requests)
+            bare = bare_read_rate(app)
+            app.close()
+            result = rebuild_in_child(url, Path(tempfile.mkdtemp(prefix="ld-proj-")),
+                                      plain=label == "plain")
+            print(f"{label}: {result['events']:,} events; read+decode {bare:,.0f} events/s")
+            rates[label] = {**result["rates"], "read+decode": bare}
+    for name, sealed in rates["sealed"].items():
+        plain = rates["plain"][name]
+        print(f"  {name:12} sealed {sealed:9,.0f}/s  plain {plain:9,.0f}/s  "
+              f"encryption costs {(1 - sealed / plain) * 100:4.0f} %")
 
 
 if __name__ == "__main__":
