@@ -246,12 +246,16 @@ class DatabaseKeyRing:
     def destroy(self, key_ids: Iterable[str]) -> None:
         """Destroy the keys (idempotent).  A tombstone stays, so the key is never
         created again and its events read as erased, not as missing."""
-        key_ids = sorted(set(key_ids))
+        wanted = sorted(set(key_ids) - self._destroyed)  # known here to be gone already
+        if not wanted:
+            return
+        destroyed_now = []
         with self.table.transaction() as run:
-            for key_id in key_ids:
+            for key_id in wanted:
                 rows = run("SELECT destroyed_at FROM ledgerdesk_keys WHERE key_id = ?", (key_id,))
                 if rows and rows[0][0] is not None:
                     continue
+                destroyed_now.append(key_id)
                 now = _now()
                 if rows:
                     run("UPDATE ledgerdesk_keys SET wrapped = NULL, destroyed_at = ? "
@@ -261,10 +265,10 @@ class DatabaseKeyRing:
                         "VALUES (?, NULL, ?, ?)", (key_id, now, now))
                 run("INSERT INTO ledgerdesk_key_erasures (key_id, at) VALUES (?, ?)",
                     (key_id, now))
-        if self.table.dialect == "postgresql":
+        if destroyed_now and self.table.dialect == "postgresql":
             # Dead row versions would keep the old key bytes until autovacuum.
             self._vacuum()
-        self._forget(set(key_ids))
+        self._forget(set(wanted))
 
     def refresh(self) -> None:
         self._poll_revocations()
@@ -307,6 +311,7 @@ class DatabaseKeyRing:
         return key
 
     def _forget(self, key_ids: set[str]) -> None:
+        key_ids = key_ids - self._destroyed
         if not key_ids:
             return
         with self._lock:
