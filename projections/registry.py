@@ -25,7 +25,7 @@ from projections.inbox import InboxView
 from projections.knowledge import KnowledgeView
 from projections.outbox import OutboxView
 from projections.reports import ReportsView
-from projections.runner import Projector
+from projections.runner import DecodedEvents, Projector
 from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStorage
 from projections.timeline import TimelineView
 from projections.view import View
@@ -128,7 +128,8 @@ def open_views(location: Location, app: Application[Any], views: Iterable[View])
         for view in views:
             storages[view.name] = _created(
                 functools.partial(PostgresViewStorage, datastore, view))
-    projectors = [Projector(app, storage) for storage in storages.values()]
+    decoded = DecodedEvents()  # one decode of each event for all these views
+    projectors = [Projector(app, storage, decoded) for storage in storages.values()]
     return ReadModels(storages, projectors, datastore)
 
 

@@ -22,7 +22,8 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,40 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
+class DecodedEvents:
+    """Notifications decoded once for all the views of one application.
+
+    Every view reads the same log; decoding (and opening sealed personal data,
+    domain.sealing) is the costly part of reading it, so the projectors of one
+    process share the events they decoded, the newest `size` of them.  Safe
+    because a position always decodes the same way, except that an erasure
+    turns personal values into placeholders: the projector that meets
+    `Customer.Erased` destroys the keys and clears this before decoding on."""
+
+    def __init__(self, size: int = 4 * DEFAULT_BATCH * 2) -> None:
+        self.size = size
+        self._events: OrderedDict[int, tuple[Any, Notification]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, notification: Notification,
+            decode: Callable[[Notification], tuple[Any, Notification]]
+            ) -> tuple[Any, Notification]:
+        with self._lock:
+            found = self._events.get(notification.id)
+        if found is not None:
+            return found
+        decoded = decode(notification)
+        with self._lock:
+            self._events[notification.id] = decoded
+            while len(self._events) > self.size:
+                self._events.popitem(last=False)
+        return decoded
+
+    def clear(self) -> None:
+        with self._lock:
+            self._events.clear()
+
+
 @dataclass(frozen=True)
 class Status:
     name: str
@@ -73,9 +108,11 @@ class Status:
 class Projector:
     """Keeps one view up to date with one application's event log."""
 
-    def __init__(self, app: Application[Any], storage: ViewStorage) -> None:
+    def __init__(self, app: Application[Any], storage: ViewStorage,
+                 decoded: DecodedEvents | None = None) -> None:
         self.app = app
         self.storage = storage
+        self.decoded = decoded
         self.untidy = 0  # events applied since the tables were last tidied
         # Views that re-derive rows after an erasure read the events again.
         storage.view.events_at = self.events_at
@@ -128,6 +165,11 @@ class Projector:
         return applied
 
     def _decoded(self, notification: Notification) -> tuple[Any, Notification]:
+        if self.decoded is not None:
+            return self.decoded.get(notification, self._decode)
+        return self._decode(notification)
+
+    def _decode(self, notification: Notification) -> tuple[Any, Notification]:
         return self.app.mapper.to_domain_event(notification), notification
 
     def _shred(self, notifications: Sequence[Notification]) -> None:
@@ -142,13 +184,15 @@ class Projector:
                 keys = getattr(self.app, "keys", None)
                 if keys is not None:
                     keys.destroy(erased.codes)
+                if self.decoded is not None:
+                    self.decoded.clear()
 
     def events_at(self, positions: Sequence[int]) -> list[tuple[Any, Notification]]:
         """The events at these positions of the log, decoded now."""
         found = []
         for position in sorted(set(positions)):
             [notification] = self.app.recorder.select_notifications(start=position, limit=1)
-            found.append(self._decoded(notification))
+            found.append(self._decode(notification))  # fresh, never from the shared cache
         return found
 
     def _one_by_one(self, notifications: Sequence[Notification]) -> None:
@@ -172,6 +216,23 @@ class Projector:
     def rebuild(self, batch_size: int = 2000) -> int:
         self.storage.drop(self.app.name)
         return self.catch_up(batch_size=batch_size)
+
+
+def rebuild_together(projectors: Sequence[Projector], batch_size: int = 2000) -> dict[str, int]:
+    """Drop and rebuild several views in step, batch by batch, so that each
+    batch of the log is read and decoded once for all of them (DecodedEvents)
+    rather than once per view.  Returns how many events each applied."""
+    for projector in projectors:
+        projector.storage.drop(projector.app.name)
+    applied = {projector.name: 0 for projector in projectors}
+    busy = True
+    while busy:
+        busy = False
+        for projector in projectors:
+            count = projector.catch_up(batch_size=batch_size, max_batches=1)
+            applied[projector.name] += count
+            busy = busy or count > 0
+    return applied
 
 
 class ProjectionThread(threading.Thread):
