@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from eventsourcing.postgres import PostgresDatastore
 
 from bench.common import throwaway_store
-from read_api.access_log import COLUMNS, AccessLog, open_access_log
+from projections.access_log import COLUMNS, AccessLog, open_access_log
 
 
 def bare_rate(log: AccessLog, n: int) -> float:

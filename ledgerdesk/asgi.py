@@ -43,8 +43,8 @@ from domain.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+from projections.access_log import AccessLog
 from projections.registry import ReadModels
-from read_api.access_log import AccessLog
 from read_api.app import public_routes, query_routes
 
 API_PREFIX = "/api/v1"

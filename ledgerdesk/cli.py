@@ -34,20 +34,20 @@ from ledgerdesk.config import ConfigError, load_settings
 from ledgerdesk.persistence import check_reachable
 from ledgerdesk.runtime import Runtime
 from ledgerdesk.server import serve
-from projections.audit import EXPORT_COLUMNS, audit_events, unknown_subject, verify
-from projections.registry import VIEW_CLASSES, ReadModels, open_read_models
-from projections.runner import ProjectionThread, rebuild_together
-from projections.storage import ViewStorage
-from read_api.access_log import (
+from projections.access_log import (
     ACCESS_EXPORT,
     AUDIT_EXPORT,
     AccessLog,
     open_access_log,
 )
-from read_api.access_log import (
+from projections.access_log import (
     COLUMNS as ACCESS_COLUMNS,
 )
-from read_api.queries import access_filter, audit_filter
+from projections.audit import EXPORT_COLUMNS, audit_events, unknown_subject, verify
+from projections.queries import access_filter, audit_filter
+from projections.registry import VIEW_CLASSES, ReadModels, open_read_models
+from projections.runner import ProjectionThread, rebuild_together
+from projections.storage import ViewStorage
 
 CLI_ACTOR = "cli"
 

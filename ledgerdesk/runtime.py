@@ -16,9 +16,9 @@ from ledgerdesk.bootstrap import Services
 from ledgerdesk.leadership import Job, Leadership
 from policies.acknowledge import AcknowledgementPolicy
 from policies.delivery import DeliveryPolicy
+from projections.access_log import AccessLog, open_access_log
 from projections.registry import ReadModels, open_read_models, open_views
 from projections.runner import Projector
-from read_api.access_log import AccessLog, open_access_log
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class Runtime:
         self.services = services
         settings = services.settings
         self.models: ReadModels = open_read_models(settings, services.app)
-        # Who read whose data (read_api.access_log): kept apart from the views,
+        # Who read whose data (projections.access_log): kept apart from the views,
         # which a rebuild drops.
         self.access_log: AccessLog = open_access_log(settings.data_dir, self.models.datastore)
         own = [a for channel in services.channels for a in channel.own_addresses]

@@ -31,12 +31,11 @@ from domain.aggregates.knowledge import KINDS
 from domain.application import Ledgerdesk
 from domain.errors import NotFound, Unauthenticated, invalid
 from domain.text import unsafe_character
-from projections import knowledge
+from projections import access_log, knowledge, queries
+from projections.access_log import AccessLog
 from projections.audit import verify
 from projections.registry import ReadModels
 from projections.runner import Projector
-from read_api import access_log, queries
-from read_api.access_log import AccessLog
 from read_api.openapi import (
     AUDIT_ACTOR_MAX_LENGTH,
     AUDIT_MAX_LIMIT,

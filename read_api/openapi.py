@@ -28,7 +28,7 @@ from domain.vocabulary import (
     ROLES,
     STATUSES,
 )
-from read_api.queries import QUEUES
+from projections.queries import QUEUES
 
 INBOX_MAX_LIMIT = 200
 AUDIT_ACTOR_MAX_LENGTH = 320

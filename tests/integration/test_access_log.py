@@ -25,8 +25,8 @@ from domain.users.commands import AddUser, IssueToken
 from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
 from ledgerdesk.persistence import event_store_env
+from projections.access_log import AccessFilter, AccessLog, open_access_log
 from projections.registry import open_read_models
-from read_api.access_log import AccessFilter, AccessLog, open_access_log
 
 AGENT, AUDITOR, CUSTOMER = "agent@desk.cn", "audit@desk.cn", "li@acme.cn"
 

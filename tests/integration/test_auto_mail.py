@@ -28,11 +28,11 @@ from domain.requests.commands import ChangeStatus, Escalate, QueueReply
 from ledgerdesk.config import Database, Settings
 from policies.acknowledge import AcknowledgementPolicy
 from policies.delivery import DeliveryPolicy
+from projections import queries
 from projections.inbox import InboxView
 from projections.outbox import OutboxView
 from projections.registry import ReadModels, open_views
 from projections.timeline import TimelineView
-from read_api import queries
 from tests.integration.test_email_channel import (
     CUSTOMER,
     SUPPORT,

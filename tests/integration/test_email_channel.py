@@ -39,6 +39,7 @@ from domain.requests.commands import QueueReply
 from ledgerdesk.config import Database, Settings
 from policies.acknowledge import AcknowledgementPolicy
 from policies.delivery import DeliveryPolicy
+from projections import queries
 from projections.inbox import InboxView
 from projections.outbox import OutboxView
 from projections.registry import open_views
@@ -46,7 +47,6 @@ from projections.runner import Projector
 from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStorage
 from projections.timeline import TimelineView
 from projections.view import View
-from read_api import queries
 from tests.support.mailservers import Dovecot, RecordingSMTPServer
 
 pytest_plugins = ["tests.support.mail_fixtures"]

@@ -17,11 +17,11 @@ from domain import ids
 from domain.access import Principal, require_visible
 from domain.errors import NotFound, invalid
 from domain.vocabulary import CHANNELS, OPEN_STATUSES, STATUSES
+from projections import customer_view
+from projections.access_log import AccessFilter
 from projections.audit import AuditFilter, audit_events, time_bounds, unknown_subject
 from projections.registry import ReadModels
 from projections.view import from_json, iso
-from read_api import customer_view
-from read_api.access_log import AccessFilter
 
 QUEUES = ("unassigned", "mine", "pending_customer", "escalated", "sla_at_risk",
           "delivery_failed")
