@@ -55,6 +55,9 @@ IDENTITY_KINDS: Final = ("email", "phone", "fax", "telegram")
 
 CALL_DIRECTIONS: Final = ("inbound", "outbound")
 
+# Languages of the web pages (BCP 47 tags, as in <html lang>).
+LANGUAGES: Final = ("zh-CN", "en")
+
 
 def require_one_of(value: str, allowed: tuple[str, ...], field: str) -> str:
     """Return `value` if allowed, else raise an InvalidInput naming the field."""

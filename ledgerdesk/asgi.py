@@ -13,6 +13,7 @@ healthy process look down.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -30,6 +31,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from channels.web.api import command_routes
 from channels.web.auth import BearerTokenBackend
 from channels.web.json_input import BodyTooLarge, UnsupportedMediaType
+from channels.web.live import LiveFeed
+from channels.web.pages import Web
+from channels.web.site import web_mount
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobTooLarge
 from domain.errors import (
@@ -44,6 +48,7 @@ from domain.errors import (
     Unauthenticated,
 )
 from projections.access_log import AccessLog
+from projections.login_attempts import LoginAttempts
 from projections.registry import ReadModels
 from read_api.app import public_routes, query_routes
 
@@ -72,6 +77,12 @@ CODE_BY_STATUS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 # answer holds (customer data, tokens' owners) kept in a shared cache.
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
+    # The pages run only their own script and style files: no inline script, no
+    # other origin, no framing (clickjacking).
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
@@ -83,22 +94,32 @@ def create_app(
     readiness: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
     lifespan: Any = None,
     access_log: AccessLog | None = None,
+    secret_key: str | None = None,
+    secure_cookies: bool = False,
 ) -> Starlette:
     """`readiness` answers /readyz (ready?, detail); without it the projections'
     lag is reported and the process is always ready.  `access_log`: where staff
     reads of customers' data are recorded (the server always passes one; a test
-    of other routes may leave it out)."""
+    of other routes may leave it out).  `secret_key` signs the web pages'
+    session cookies (a random one per app when not given: sessions then end
+    with the process)."""
     probes = public_routes(models, readiness)
     authenticated: list[BaseRoute] = [*query_routes(app, models, access_log),
                                       *command_routes(app)]
     bearer = Middleware(AuthenticationMiddleware, backend=BearerTokenBackend(app),
                         on_error=authentication_failed)
+    web = Web(app, models, access_log,
+              LoginAttempts(access_log.transactions, secret_key or "")
+              if access_log is not None else None,
+              secret_key or secrets.token_urlsafe(32))
+    feed = LiveFeed(lambda: live_positions(models))
     routes: list[BaseRoute] = [
         *probes,
         # Inside the prefix the probes match first; every other path goes through
         # authentication, then to its query or command (or 404).
         Mount(API_PREFIX, routes=[*probes, Mount("", routes=authenticated,
                                                  middleware=[bearer])]),
+        web_mount(web, feed, secure_cookies),
     ]
     return Starlette(
         routes=routes,
@@ -107,6 +128,11 @@ def create_app(
                             Exception: unexpected_error},
         lifespan=lifespan,
     )
+
+
+def live_positions(models: ReadModels) -> tuple[int, ...]:
+    """What the live pages watch: the views they show."""
+    return tuple(models.projector(name).position() for name in ("inbox", "timeline"))
 
 
 class SecurityHeaders:

@@ -80,6 +80,9 @@ class Settings:
     # Unwraps every customer's data key (ledgerdesk.keys); "" = the environment's
     # or the one generated beside a SQLite database (ledgerdesk.persistence).
     master_key: str = ""
+    # Where people reach the desk (e.g. https://desk.example.cn); https makes
+    # the session cookie Secure.
+    public_url: str = ""
 
     @property
     def email_ingest_enabled(self) -> bool:
@@ -117,6 +120,7 @@ def load_settings(
         fax_inbox=Path(get("FAX_INBOX")) if get("FAX_INBOX") else None,
         ocr_langs=get("OCR_LANGS", "chi_sim+eng"),
         master_key=get("MASTER_KEY") or generated_master_key(data_dir),
+        public_url=get("PUBLIC_URL"),
     )
 
 

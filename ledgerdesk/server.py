@@ -36,7 +36,8 @@ def serve(services: Services, host: str, port: int) -> None:
         return readiness_report(runner, sorted(runtime.leadership.held))
 
     asgi = create_app(services.app, runtime.models, readiness, lifespan=_jobs(runtime),
-                      access_log=runtime.access_log)
+                      access_log=runtime.access_log, secret_key=services.settings.secret_key,
+                      secure_cookies=services.settings.public_url.startswith("https://"))
     try:
         uvicorn.run(asgi, host=host, port=port, log_level="info")
     finally:

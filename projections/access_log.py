@@ -57,6 +57,7 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS access_log_actor ON access_log (actor, seq)",
     "CREATE INDEX IF NOT EXISTS access_log_subject ON access_log (subject, seq)",
     "CREATE INDEX IF NOT EXISTS access_log_at ON access_log (at, seq)",
+    "CREATE INDEX IF NOT EXISTS access_log_reads ON access_log (actor, kind, subject, at)",
 )
 COLUMNS = ("seq", "at", "actor", "surface", "kind", "subject", "detail", "hash")
 
@@ -112,6 +113,23 @@ class AccessLog:
             db.execute(f"INSERT INTO access_log ({', '.join(COLUMNS)}) "
                        f"VALUES ({', '.join('?' for _ in COLUMNS)})",
                        [row[c] for c in COLUMNS])
+
+    @property
+    def transactions(self) -> Any:
+        """The store's transactions, for a table kept beside this log
+        (projections.login_attempts)."""
+        return self._transaction
+
+    def last_reads(self, actor: str, kind: str, subjects: list[str]) -> dict[str, str]:
+        """When `actor` last read each of `subjects` (the console's unread marks)."""
+        if not subjects:
+            return {}
+        marks = ", ".join("?" for _ in subjects)
+        with self._transaction(write=False) as db:
+            rows = db.all(f"SELECT subject, MAX(at) AS at FROM access_log WHERE actor = ? "
+                          f"AND kind = ? AND subject IN ({marks}) GROUP BY subject",
+                          [actor, kind, *subjects])
+        return {r["subject"]: r["at"] for r in rows}
 
     def entries(self, wanted: AccessFilter, after: int = 0, limit: int = PAGE
                 ) -> list[dict[str, Any]]:

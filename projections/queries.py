@@ -91,6 +91,8 @@ def inbox(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[st
     if channel:
         where.append("channel = ?")
         args.append(channel)
+    if params.get("q"):
+        search_clause(models, params["q"], where, args)
     if params.get("cursor"):
         at, reference = decode_cursor(params["cursor"])
         where.append("(last_activity_at < ? OR (last_activity_at = ? AND reference < ?))")
@@ -102,6 +104,81 @@ def inbox(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[st
     items = [_inbox_item(r) for r in rows[:limit]]
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor}
+
+
+# How much of the timeline a search looks through, newest first: message text
+# is searched by LIKE, which reads rows; a full-text index is issue 17's.
+SEARCH_TIMELINE_ROWS = 5000
+
+
+def like_pattern(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_clause(models: ReadModels, text: str, where: list[str], args: list[Any]) -> None:
+    """Requests whose reference, customer code, subject or recent message text
+    holds `text` (any case; Chinese and English alike)."""
+    needle = text.strip()
+    if not needle:
+        return
+    pattern = like_pattern(needle)
+    mentioning = _requests_mentioning(models, needle)
+    ids_marks = ", ".join("?" for _ in mentioning) or "NULL"
+    where.append("(UPPER(reference) = ? OR LOWER(customer_code) LIKE ? ESCAPE '\\' "
+                 f"OR LOWER(subject) LIKE ? ESCAPE '\\' OR id IN ({ids_marks}))")
+    args.extend([needle.upper(), pattern, pattern, *mentioning])
+
+
+def _requests_mentioning(models: ReadModels, text: str) -> list[str]:
+    rows = models["timeline"].query(
+        "SELECT DISTINCT request_id FROM (SELECT request_id, body FROM timeline "
+        "ORDER BY position DESC LIMIT ?) recent WHERE LOWER(body) LIKE ? ESCAPE '\\'",
+        (SEARCH_TIMELINE_ROWS, like_pattern(text.strip())))
+    return [r["request_id"] for r in rows]
+
+
+def inbox_page(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[str, Any]:
+    """The console's list: /inbox's query plus search in message text, and the
+    customers' names beside their codes."""
+    found = inbox(models, who, params)
+    codes = sorted({item["customer_code"] for item in found["items"]})
+    names: dict[str, str] = {}
+    if codes:
+        marks_ = ", ".join("?" for _ in codes)
+        names = {r["code"]: r["name"] for r in models["customers"].query(
+            f"SELECT code, name FROM customers WHERE code IN ({marks_})", codes)}
+    for item in found["items"]:
+        item["customer_name"] = names.get(item["customer_code"], "")
+    return found
+
+
+def queue_counts(models: ReadModels, who: Principal) -> dict[str, int]:
+    """How many requests each queue of the console's sidebar holds."""
+    open_marks = ", ".join("?" for _ in OPEN_STATUSES)
+    open_args = list(OPEN_STATUSES)
+    risk = iso(datetime.now(UTC) + SLA_RISK_WINDOW)
+    [row] = models["inbox"].query(
+        f"""SELECT
+              SUM(CASE WHEN status IN ({open_marks}) THEN 1 ELSE 0 END) AS open,
+              SUM(CASE WHEN status IN ({open_marks}) AND assignee IS NULL THEN 1 ELSE 0 END)
+                AS unassigned,
+              SUM(CASE WHEN status IN ({open_marks}) AND assignee = ? THEN 1 ELSE 0 END) AS mine,
+              SUM(CASE WHEN status = 'pending_customer' THEN 1 ELSE 0 END) AS pending_customer,
+              SUM(CASE WHEN status = 'escalated' THEN 1 ELSE 0 END) AS escalated,
+              SUM(CASE WHEN status IN ({open_marks}) AND awaiting_reply = 1
+                       AND sla_due_at IS NOT NULL AND sla_due_at < ? THEN 1 ELSE 0 END)
+                AS sla_at_risk,
+              SUM(CASE WHEN status IN ({open_marks}) AND delivery_failed = 1 THEN 1 ELSE 0 END)
+                AS delivery_failed
+            FROM inbox""",
+        [*open_args, *open_args, *open_args, who.email, *open_args, risk, *open_args])
+    counts = {name: int(value or 0) for name, value in row.items()}
+    for r in models["inbox"].query(
+            f"SELECT channel, COUNT(*) AS n FROM inbox WHERE status IN ({open_marks}) "
+            f"GROUP BY channel", open_args):
+        counts[f"channel:{r['channel']}"] = int(r["n"])
+    return counts
 
 
 def _inbox_item(row: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ class User(Aggregate):
             "TokenIssued": fields(plain="token_hash token_id", personal="label"),
             "TokenRevoked": fields(plain="token_id"),
             "Deactivated": fields(),
+            "PreferencesSet": fields(plain="language timezone"),
         },
     )
 
@@ -53,6 +54,8 @@ class User(Aggregate):
         self.password_hash: str | None = None
         self.tokens: dict[str, str] = {}  # token_id -> sha256 hex of the token
         self.active = True
+        self.language: str | None = None  # of the web pages; None: the browser's
+        self.timezone: str | None = None
 
     def grant_role(self, role: str, actor: str) -> None:
         if role in self.roles:
@@ -88,6 +91,11 @@ class User(Aggregate):
     @event("TokenRevoked")
     def _token_revoked(self, token_id: str, actor: str) -> None:
         del self.tokens[token_id]
+
+    @event("PreferencesSet")
+    def set_preferences(self, language: str | None, timezone: str | None, actor: str) -> None:
+        self.language = language
+        self.timezone = timezone
 
     def deactivate(self, actor: str) -> None:
         if self.active:

@@ -58,3 +58,13 @@ class RevokeToken:
 class DeactivateUser:
     email: str
     actor: str
+
+
+@dataclass(frozen=True)
+class SetUserPreferences:
+    """The language and time zone the web pages are shown in for this user."""
+
+    email: str
+    language: str | None
+    timezone: str | None
+    actor: str

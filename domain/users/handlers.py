@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from uuid import UUID
+from zoneinfo import available_timezones
 
 from eventsourcing.utils import get_topic
 
@@ -28,8 +29,9 @@ from domain.users.commands import (
     RevokeRole,
     RevokeToken,
     SetPassword,
+    SetUserPreferences,
 )
-from domain.vocabulary import CUSTOMER_ROLES, ROLES, require_one_of
+from domain.vocabulary import CUSTOMER_ROLES, LANGUAGES, ROLES, require_one_of
 
 handlers = Handlers()
 
@@ -93,10 +95,16 @@ def authenticate_token(store: Store, token: str) -> User:
 def authenticate_password(store: Store, email: str, password: str) -> User:
     user = store.find(User, *ids.user_ids(email))
     if user is None or not user.active or not user.password_hash:
+        # The same argon2 work as for a real account, so the time taken does not
+        # tell an unknown address from a wrong password.
+        verify_password(_DECOY_HASH, password)
         raise PermissionDenied("wrong email or password")
     if not verify_password(user.password_hash, password):
         raise PermissionDenied("wrong email or password")
     return user
+
+
+_DECOY_HASH = hash_password("a password nobody has")
 
 
 def _password_hash(password: str) -> str:
@@ -165,3 +173,13 @@ def revoke_token(store: Store, c: RevokeToken) -> None:
 @handlers(DeactivateUser)
 def deactivate_user(store: Store, c: DeactivateUser) -> None:
     store.change(lambda: load_user(store, c.email), lambda u: u.deactivate(c.actor))
+
+
+@handlers(SetUserPreferences)
+def set_user_preferences(store: Store, c: SetUserPreferences) -> None:
+    if c.language is not None:
+        require_one_of(c.language, LANGUAGES, "language")
+    if c.timezone is not None and c.timezone not in available_timezones():
+        raise invalid("timezone", f"{c.timezone!r} is not a time zone (e.g. Asia/Shanghai)")
+    store.change(lambda: load_user(store, c.email),
+                 lambda u: u.set_preferences(c.language, c.timezone, c.actor))

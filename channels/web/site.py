@@ -1,0 +1,58 @@
+"""The web pages' part of the ASGI app: sessions, sign-in, the console, the
+audit view, static files.  The composition root mounts these routes beside
+the JSON API (which authenticates by bearer token instead)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from channels.web.admin_pages import admin_routes
+from channels.web.audit_pages import audit_routes
+from channels.web.console import console_routes
+from channels.web.customer_pages import customer_routes
+from channels.web.live import LiveFeed, live_routes
+from channels.web.login import login_routes
+from channels.web.pages import Web
+from channels.web.request_forms import request_form_routes
+from channels.web.sessions import SESSION_COOKIE, SESSION_MAX_AGE, SessionBackend
+
+STATIC = Path(__file__).parent / "static"
+
+
+class WithWeb:
+    """Puts the pages' `Web` into every request's scope (pages.web_of)."""
+
+    def __init__(self, app: ASGIApp, web: Web) -> None:
+        self.app = app
+        self.web = web
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["ledgerdesk.web"] = self.web
+        await self.app(scope, receive, send)
+
+
+def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRoute:
+    routes: list[BaseRoute] = [
+        *login_routes(),
+        *console_routes(),
+        *request_form_routes(),
+        *customer_routes(),
+        *audit_routes(),
+        *admin_routes(),
+        *live_routes(feed),
+    ]
+    middleware = [
+        Middleware(WithWeb, web=web),
+        Middleware(SessionMiddleware, secret_key=web.secret_key, session_cookie=SESSION_COOKIE,
+                   max_age=SESSION_MAX_AGE, same_site="lax", https_only=secure_cookies),
+        Middleware(AuthenticationMiddleware, backend=SessionBackend(web.app, web.secret_key)),
+    ]
+    return Mount("", routes=[Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+                             *routes], middleware=middleware)
