@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit services bench
+.PHONY: run test lint typecheck unit services bench i18n
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -31,3 +31,11 @@ test: $(STAMP) services lint typecheck
 
 bench: $(STAMP) services
 	$(BIN)/python bench/ingest.py
+
+# Message catalogues of the web pages: extract the msgids, merge them into each
+# language's .po (translate the new entries there), compile the .mo files.
+LOCALES := channels/web/locale
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -o $(LOCALES)/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-fuzzy-matching
+	$(BIN)/pybabel compile -d $(LOCALES) --statistics

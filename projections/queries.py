@@ -263,7 +263,8 @@ def customer_360(models: ReadModels, who: Principal, code: str) -> dict[str, Any
             "registered_at": customer["registered_at"],
             **from_json(customer["profile"]),
         },
-        "contacts": list(from_json(customer["contacts"]).values()),
+        "contacts": [{"id": contact_id, **details}
+                     for contact_id, details in from_json(customer["contacts"]).items()],
         "channel_identities": from_json(customer["identities"]),
         "preferences": from_json(customer["preferences"]),
         "installed_products": products,
@@ -310,3 +311,17 @@ def audit(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[st
     events = [{**r, "data": from_json(r["data"])} for r in rows[:limit]]
     next_cursor = str(rows[limit - 1]["position"]) if len(rows) > limit else None
     return {"events": events, "next_cursor": next_cursor}
+
+
+def customer_list(models: ReadModels, text: str = "", limit: int = 100) -> list[dict[str, Any]]:
+    """Customers for the console's list, by code, optionally those whose code,
+    name or identities hold `text`."""
+    where, args = "", []
+    if text.strip():
+        pattern = like_pattern(text.strip())
+        where = ("WHERE LOWER(code) LIKE ? ESCAPE '\\' OR LOWER(name) LIKE ? ESCAPE '\\' "
+                 "OR LOWER(identities) LIKE ? ESCAPE '\\'")
+        args = [pattern, pattern, pattern]
+    return models["customers"].query(
+        "SELECT code, name, kind, classification, provisional, merged_into, representative, "
+        f"registered_at FROM customers {where} ORDER BY code LIMIT ?", [*args, limit])

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from channels.web.labels import N_
 from channels.web.pages import page, render, web_of
 from channels.web.sessions import SessionUser
 from domain import ids
@@ -27,9 +28,9 @@ from projections.knowledge import article as kb_article
 from projections.knowledge import search as kb_search
 
 # The sidebar, in order: (queue parameter, label).  Labels are msgids.
-QUEUES = (("", "All open"), ("unassigned", "Unassigned"), ("mine", "Mine"),
-          ("pending_customer", "Waiting for customer"), ("escalated", "Escalated"),
-          ("sla_at_risk", "SLA at risk"), ("delivery_failed", "Delivery failed"))
+QUEUES = (("", N_("All open")), ("unassigned", N_("Unassigned")), ("mine", N_("Mine")),
+          ("pending_customer", N_("Waiting for customer")), ("escalated", N_("Escalated")),
+          ("sla_at_risk", N_("SLA at risk")), ("delivery_failed", N_("Delivery failed")))
 LIST_PARAMS = ("queue", "channel", "status", "q", "cursor")
 PAGE_SIZE = 50
 

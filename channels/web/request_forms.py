@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from channels.web.console import inbox_context, request_context
+from channels.web.labels import N_
 from channels.web.pages import (
     checked_form,
     domain_message,
@@ -81,26 +82,26 @@ BUILDERS: dict[str, tuple[Build, str]] = {
     # action: (command from (reference, form, actor), what success says)
     "reply": (lambda ref, f, actor: QueueReply(
         ref, _text(f, "body"), actor=actor, expected_version=_version(f),
-        channel=_optional(f, "channel")), "Reply queued for delivery."),
+        channel=_optional(f, "channel")), N_("Reply queued for delivery.")),
     "note": (lambda ref, f, actor: AddNote(
-        ref, _text(f, "body"), actor=actor, expected_version=_version(f)), "Note added."),
+        ref, _text(f, "body"), actor=actor, expected_version=_version(f)), N_("Note added.")),
     "assign": (lambda ref, f, actor: Assign(
         ref, _text(f, "agent", 320).strip(), actor=actor, reason=_text(f, "reason", 2000),
-        expected_version=_version(f)), "Assigned."),
+        expected_version=_version(f)), N_("Assigned.")),
     "status": (lambda ref, f, actor: ChangeStatus(
         ref, _text(f, "status", 40), actor=actor, reason=_text(f, "reason", 2000),
-        expected_version=_version(f)), "Status changed."),
+        expected_version=_version(f)), N_("Status changed.")),
     "priority": (lambda ref, f, actor: ChangePriority(
-        ref, _text(f, "priority", 40), actor=actor), "Priority changed."),
+        ref, _text(f, "priority", 40), actor=actor), N_("Priority changed.")),
     "escalate": (lambda ref, f, actor: Escalate(
         ref, _text(f, "reason", 2000), actor=actor,
         level=int(lv) if (lv := _text(f, "level", 2).strip()).isdigit() else None,
-        due_at=_moment(f, "due_at")), "Escalated."),
+        due_at=_moment(f, "due_at")), N_("Escalated.")),
     "call": (lambda ref, f, actor: LogCall(
         f"console:{ref}:{_text(f, 'call_token', 64)}", _text(f, "direction", 20),
         _text(f, "number", 64).strip(), _moment(f, "started_at") or datetime.now(UTC),
         actor=actor, agent=actor, notes=_text(f, "notes"), reference=ref,
-        ended_at=_moment(f, "ended_at")), "Call logged."),
+        ended_at=_moment(f, "ended_at")), N_("Call logged.")),
 }
 
 # Which permission each form needs (domain.access).
