@@ -23,6 +23,9 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     # reads
     "read_queues": STAFF | {"auditor"},  # inbox, audit trail, audit verify
     "read_own": STAFF | CUSTOMERS | {"auditor"},  # a request, a 360, knowledge
+    # the console's working pages (inbox, request page): staff only; auditors
+    # read the same history in the audit view, where nothing can be changed
+    "work_queues": STAFF,
     # who read whose data: for compliance, not for every agent
     "read_access_log": frozenset({"auditor", "admin", "manager"}),
     # commands

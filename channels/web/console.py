@@ -37,8 +37,8 @@ PAGE_SIZE = 50
 
 def console_routes() -> list[BaseRoute]:
     return [
-        page("/console", inbox, "read_queues"),
-        page("/console/requests/{ref}", request_page, "read_queues"),
+        page("/console", inbox, "work_queues"),
+        page("/console/requests/{ref}", request_page, "work_queues"),
     ]
 
 
