@@ -35,7 +35,7 @@ from channels.web.live import LiveFeed
 from channels.web.pages import Web
 from channels.web.site import web_mount
 from domain.application import Ledgerdesk
-from domain.blobstore import BlobTooLarge
+from domain.blobstore import BlobStore, BlobTooLarge
 from domain.errors import (
     AlreadyExists,
     ConcurrentChange,
@@ -96,6 +96,7 @@ def create_app(
     access_log: AccessLog | None = None,
     secret_key: str | None = None,
     secure_cookies: bool = False,
+    blobs: BlobStore | None = None,
 ) -> Starlette:
     """`readiness` answers /readyz (ready?, detail); without it the projections'
     lag is reported and the process is always ready.  `access_log`: where staff
@@ -111,7 +112,7 @@ def create_app(
     web = Web(app, models, access_log,
               LoginAttempts(access_log.transactions, secret_key or "")
               if access_log is not None else None,
-              secret_key or secrets.token_urlsafe(32))
+              secret_key or secrets.token_urlsafe(32), blobs)
     feed = LiveFeed(lambda: live_positions(models))
     routes: list[BaseRoute] = [
         *probes,

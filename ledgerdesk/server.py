@@ -37,7 +37,8 @@ def serve(services: Services, host: str, port: int) -> None:
 
     asgi = create_app(services.app, runtime.models, readiness, lifespan=_jobs(runtime),
                       access_log=runtime.access_log, secret_key=services.settings.secret_key,
-                      secure_cookies=services.settings.public_url.startswith("https://"))
+                      secure_cookies=services.settings.public_url.startswith("https://"),
+                      blobs=services.blobs)
     try:
         uvicorn.run(asgi, host=host, port=port, log_level="info")
     finally:

@@ -325,3 +325,24 @@ def customer_list(models: ReadModels, text: str = "", limit: int = 100) -> list[
     return models["customers"].query(
         "SELECT code, name, kind, classification, provisional, merged_into, representative, "
         f"registered_at FROM customers {where} ORDER BY code LIMIT ?", [*args, limit])
+
+
+def attachment(models: ReadModels, who: Principal, reference: str, number: int
+               ) -> dict[str, Any]:
+    """The `number`th attachment (from 0, in timeline order) of a request, with
+    the blob's key, for a download by someone who may see the request."""
+    rows = models["inbox"].query("SELECT id, customer_code FROM inbox WHERE reference = ?",
+                                 (reference,))
+    if not rows:
+        raise NotFound(f"no service request {reference}")
+    require_visible(who, rows[0]["customer_code"], f"service request {reference}")
+    found: list[dict[str, Any]] = []
+    for row in models["timeline"].query(
+            "SELECT kind, attachments FROM timeline WHERE request_id = ? ORDER BY position",
+            (rows[0]["id"],)):
+        if who.is_customer_side and row["kind"] == "note":
+            continue
+        found.extend(a for a in from_json(row["attachments"]) or [] if isinstance(a, dict))
+    if not 0 <= number < len(found):
+        raise NotFound(f"{reference} has no attachment {number + 1}")
+    return found[number]

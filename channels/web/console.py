@@ -107,7 +107,8 @@ async def request_context(request: Request, user: SessionUser, reference: str
 
 
 def mark_deliveries(timeline: list[dict[str, Any]]) -> None:
-    """Give each reply its delivery state from the entries that follow it."""
+    """Give each reply its delivery state from the entries that follow it, and
+    each attachment its number for downloading."""
     states: dict[str, str] = {}
     for entry in timeline:
         data = entry.get("data") or {}
@@ -116,7 +117,12 @@ def mark_deliveries(timeline: list[dict[str, Any]]) -> None:
             states[reply_id] = "delivered"
         elif entry["kind"] == "delivery_failed" and reply_id:
             states[reply_id] = "failed" if data.get("final", True) else "retrying"
+    number = 0
     for entry in timeline:
+        for attached in entry.get("attachments") or []:
+            if isinstance(attached, dict):
+                number += 1
+                attached["number"] = number  # its download: .../attachments/{number}
         if entry["kind"] == "reply":
             data = entry.get("data") or {}
             entry["delivery"] = states.get(data.get("reply_id", ""), "queued")

@@ -33,6 +33,7 @@ from channels.web.sessions import SessionUser, session_user
 from domain import access
 from domain.access import Principal
 from domain.application import Ledgerdesk
+from domain.blobstore import BlobStore
 from domain.errors import DomainError, NotFound, PermissionDenied
 from domain.users.commands import SetUserPreferences
 from projections.access_log import AccessLog
@@ -56,6 +57,7 @@ class Web:
     access_log: AccessLog | None
     attempts: LoginAttempts | None
     secret_key: str
+    blobs: BlobStore | None = None
 
     async def run(self, command: object) -> Any:
         """Hand a command to the dispatcher, off the event loop."""

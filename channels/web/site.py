@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channels.web.admin_pages import admin_routes
+from channels.web.attachments import attachment_routes
 from channels.web.audit_pages import audit_routes
 from channels.web.console import console_routes
 from channels.web.customer_pages import customer_routes
@@ -43,6 +44,7 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *login_routes(),
         *console_routes(),
         *request_form_routes(),
+        *attachment_routes(),
         *customer_routes(),
         *audit_routes(),
         *admin_routes(),

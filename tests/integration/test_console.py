@@ -18,7 +18,7 @@ from domain.requests.commands import InboundMessage, RecordInbound
 from domain.users.commands import AddUser, DeactivateUser
 from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
-from projections.access_log import open_access_log
+from projections.access_log import AccessFilter, open_access_log
 from projections.registry import ReadModels, open_read_models
 
 PASSWORD = "correct horse battery"
@@ -241,3 +241,45 @@ def test_signing_out_and_never_redirecting_elsewhere(desk: Desk) -> None:
     assert browser.post("/logout", data={"csrf_token": csrf_of(page)},
                         follow_redirects=False).headers["location"] == "/login"
     assert browser.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_attachments_download_safely_and_erased_ones_never(store: Database, app: Ledgerdesk,
+                                                           tmp_path: Path) -> None:
+    from domain.blobstore import BlobStore
+
+    blobs = BlobStore(tmp_path / "blobs")
+    app.handle(AddUser(AGENT, ["agent"], actor="setup", password=PASSWORD))
+    app.handle(RegisterCustomer("ACME", "艾克美", actor="setup",
+                                identities=[("email", "zhang@acme.cn")]))
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    page_html = b"<html><script>alert(1)</script></html>"
+    attached = (blobs.put(png, "photo.png", "image/png"),
+                blobs.put(page_html, "invoice.html", "text/html"),
+                blobs.put(page_html, "fake.png", "image/png"))
+    recorded = app.handle(RecordInbound(InboundMessage(
+        "email", "<a1@acme.cn>", "zhang@acme.cn", "see the files", subject="files",
+        attachments=attached)))
+    settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "blobs",
+                        secret_key="k")
+    models = open_read_models(settings, app)
+    for projector in models.projectors:
+        projector.catch_up()
+    log = open_access_log(tmp_path, models.datastore)
+    client = TestClient(create_app(app, models, access_log=log, secret_key="s", blobs=blobs))
+    try:
+        sign_in(client, AGENT)
+        page = client.get(f"/console/requests/{recorded.reference}").text
+        assert f"/console/requests/{recorded.reference}/attachments/1" in page
+        base = f"/console/requests/{recorded.reference}/attachments/"
+        image = client.get(base + "1")
+        assert image.content == png and image.headers["content-type"] == "image/png"
+        for number in ("2", "3"):  # a page, and a page claiming to be an image
+            answer = client.get(base + number)
+            assert answer.content == page_html
+            assert answer.headers["content-type"] == "application/octet-stream"
+            assert answer.headers["content-disposition"].startswith("attachment")
+        assert client.get(base + "4").status_code == 404
+        assert any(e["kind"] == "attachment" for e in log.entries(AccessFilter()))
+    finally:
+        log.close()
+        models.close()
