@@ -142,6 +142,9 @@ def test_what_customers_wrote_is_shown_as_text_never_run(desk: Desk) -> None:
         assert page.status_code == 200, path
         assert "<script>alert" not in page.text, path
         assert "&lt;script&gt;alert" in page.text, path
+    # a message that echoes what was typed (an unknown code in the URL) is text too
+    unknown = agent.get("/console/customers/%3Cscript%3Ealert(2)%3C%2Fscript%3E")
+    assert unknown.status_code == 404 and "<script>alert(2)" not in unknown.text
     headers = agent.get("/console").headers
     assert "script-src 'self'" in headers["content-security-policy"]
     assert "frame-ancestors 'none'" in headers["content-security-policy"]

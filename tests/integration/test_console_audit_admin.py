@@ -47,7 +47,7 @@ class Desk:
 
     def browser(self, email: str, password: str = PASSWORD) -> TestClient:
         """A browser of its own (its own cookies), signed in through /login."""
-        client = TestClient(self.web)
+        client = TestClient(self.web, headers={"Accept-Language": "en"})  # English msgids
         sign_in(client, email, password)
         return client
 
