@@ -30,10 +30,11 @@ from channels.web.csrf import FIELD as CSRF_FIELD
 from channels.web.csrf import check_csrf, csrf_token
 from channels.web.i18n import LANGUAGES, Formatter, negotiate, parse_moment, translations
 from channels.web.sessions import SessionUser, session_user
+from channels.web.uploads import MAX_FILES
 from domain import access
 from domain.access import Principal
 from domain.application import Ledgerdesk
-from domain.blobstore import BlobStore
+from domain.blobstore import BlobStore, BlobTooLarge
 from domain.errors import DomainError, NotFound, PermissionDenied
 from domain.users.commands import SetUserPreferences
 from projections.access_log import AccessLog
@@ -58,6 +59,11 @@ class Web:
     attempts: LoginAttempts | None
     secret_key: str
     blobs: BlobStore | None = None
+
+    @property
+    def form_limit(self) -> int:
+        """The largest form with files: every file at the blob store's limit."""
+        return MAX_FORM_BYTES + MAX_FILES * (self.blobs.max_bytes if self.blobs else 0)
 
     async def run(self, command: object) -> Any:
         """Hand a command to the dispatcher, off the event loop."""
@@ -136,12 +142,13 @@ def see_other(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-async def checked_form(request: Request) -> FormData:
-    """The posted form, refused (403) without this session's CSRF token."""
+async def checked_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> FormData:
+    """The posted form, refused (403) without this session's CSRF token; a body
+    past `max_bytes` is refused before it is read."""
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_FORM_BYTES:
-        raise PermissionDenied("this form is too large")
-    form = await request.form()
+    if length and length.isdigit() and int(length) > max_bytes:
+        raise BlobTooLarge(f"this form is larger than {max_bytes:,} bytes")
+    form = await request.form(max_files=MAX_FILES + 1)
     check_csrf(request, form)
     return form
 
@@ -173,6 +180,8 @@ def page(path: str, handler: PageHandler, permission: str | None = None,
             return error_page(request, 404, e.message)
         except PermissionDenied as e:
             return error_page(request, 403, e.message)
+        except BlobTooLarge as e:
+            return error_page(request, 413, e.message)
 
     return Route(path, endpoint, methods=list(methods))
 

@@ -31,6 +31,7 @@ from channels.web.pages import (
     web_of,
 )
 from channels.web.sessions import SessionUser
+from channels.web.uploads import stored_uploads
 from domain.errors import ConcurrentChange, DomainError, invalid
 from domain.requests.commands import (
     AddNote,
@@ -42,7 +43,8 @@ from domain.requests.commands import (
     QueueReply,
 )
 
-Build = Callable[[str, FormData, str], object]
+# (reference, form, actor, attachments stored from the form) -> command
+Build = Callable[[str, FormData, str, tuple[dict[str, Any], ...]], object]
 
 
 def _version(form: FormData) -> int | None:
@@ -80,29 +82,36 @@ def _moment(form: FormData, name: str) -> datetime | None:
 
 BUILDERS: dict[str, tuple[Build, str]] = {
     # action: (command from (reference, form, actor), what success says)
-    "reply": (lambda ref, f, actor: QueueReply(
+    "reply": (lambda ref, f, actor, files: QueueReply(
         ref, _text(f, "body"), actor=actor, expected_version=_version(f),
-        channel=_optional(f, "channel")), N_("Reply queued for delivery.")),
-    "note": (lambda ref, f, actor: AddNote(
-        ref, _text(f, "body"), actor=actor, expected_version=_version(f)), N_("Note added.")),
-    "assign": (lambda ref, f, actor: Assign(
+        channel=_optional(f, "channel"), attachments=files), N_("Reply queued for delivery.")),
+    "note": (lambda ref, f, actor, files: AddNote(
+        ref, _text(f, "body"), actor=actor, expected_version=_version(f), attachments=files),
+        N_("Note added.")),
+    "assign": (lambda ref, f, actor, _files: Assign(
         ref, _text(f, "agent", 320).strip(), actor=actor, reason=_text(f, "reason", 2000),
         expected_version=_version(f)), N_("Assigned.")),
-    "status": (lambda ref, f, actor: ChangeStatus(
+    "status": (lambda ref, f, actor, _files: ChangeStatus(
         ref, _text(f, "status", 40), actor=actor, reason=_text(f, "reason", 2000),
         expected_version=_version(f)), N_("Status changed.")),
-    "priority": (lambda ref, f, actor: ChangePriority(
+    "priority": (lambda ref, f, actor, _files: ChangePriority(
         ref, _text(f, "priority", 40), actor=actor), N_("Priority changed.")),
-    "escalate": (lambda ref, f, actor: Escalate(
+    "escalate": (lambda ref, f, actor, _files: Escalate(
         ref, _text(f, "reason", 2000), actor=actor,
         level=int(lv) if (lv := _text(f, "level", 2).strip()).isdigit() else None,
         due_at=_moment(f, "due_at")), N_("Escalated.")),
-    "call": (lambda ref, f, actor: LogCall(
+    "call": (lambda ref, f, actor, _files: LogCall(
         f"console:{ref}:{_text(f, 'call_token', 64)}", _text(f, "direction", 20),
         _text(f, "number", 64).strip(), _moment(f, "started_at") or datetime.now(UTC),
         actor=actor, agent=actor, notes=_text(f, "notes"), reference=ref,
         ended_at=_moment(f, "ended_at")), N_("Call logged.")),
 }
+
+# What a refusal answers, by the domain error's code (else 400).
+STATUS_BY_CODE = {"undeliverable": 422, "invalid_state": 422, "too_large": 413}
+
+# The forms that carry files (`attachments`).
+WITH_FILES = ("reply", "note")
 
 # Which permission each form needs (domain.access).
 PERMISSIONS = {"reply": "reply", "note": "note", "assign": "assign", "status": "change_status",
@@ -119,10 +128,12 @@ def _endpoint(action: str) -> Callable[[Request, SessionUser], Any]:
 
     async def endpoint(request: Request, user: SessionUser) -> Response:
         reference = request.path_params["ref"]
-        form = await checked_form(request)
+        web = web_of(request)
+        form = await checked_form(request, web.form_limit)
         kept = {action: {k: v for k, v in form.items() if isinstance(v, str)}}
         try:
-            await web_of(request).run(build(reference, form, user.principal.email))
+            files = await stored_uploads(form, web.blobs) if action in WITH_FILES else ()
+            await web.run(build(reference, form, user.principal.email, files))
         except ConcurrentChange as e:
             return await _again(request, user, reference, kept, {}, domain_message(request, e),
                                 409)
@@ -131,7 +142,7 @@ def _endpoint(action: str) -> Callable[[Request, SessionUser], Any]:
                 raise
             return await _again(request, user, reference, kept,
                                 {action: domain_message(request, e)}, None,
-                                422 if e.code in ("undeliverable", "invalid_state") else 400)
+                                STATUS_BY_CODE.get(e.code, 400))
         flash(request, done)
         return see_other(f"/console/requests/{reference}")
 

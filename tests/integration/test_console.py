@@ -286,3 +286,44 @@ def test_attachments_download_safely_and_erased_ones_never(store: Database, app:
     finally:
         log.close()
         models.close()
+
+
+def test_a_reply_carries_attached_files_and_an_oversize_one_is_refused(
+        store: Database, app: Ledgerdesk, tmp_path: Path) -> None:
+    from domain.blobstore import BlobStore
+
+    blobs = BlobStore(tmp_path / "blobs", max_bytes=2000)
+    app.handle(AddUser(AGENT, ["agent"], actor="setup", password=PASSWORD))
+    app.handle(RegisterCustomer("ACME", "艾克美", actor="setup",
+                                identities=[("email", "zhang@acme.cn")]))
+    recorded = app.handle(RecordInbound(InboundMessage(
+        "email", "<u1@acme.cn>", "zhang@acme.cn", "manual please", subject="manual")))
+    settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "blobs",
+                        secret_key="k")
+    models = open_read_models(settings, app)
+    client = TestClient(create_app(app, models, secret_key="s", blobs=blobs))
+    try:
+        for projector in models.projectors:
+            projector.catch_up()
+        sign_in(client, AGENT)
+        path = f"/console/requests/{recorded.reference}"
+        token = csrf_of(client.get(path).text)
+        noted = client.post(path + "/note", data={"body": "手册见附件", "csrf_token": token},
+                            files=[("attachments", ("../../手册.pdf", b"%PDF-1.4 manual",
+                                                    "application/pdf"))],
+                            follow_redirects=False)
+        assert noted.status_code == 303
+        too_big = client.post(path + "/note", data={"body": "big", "csrf_token": token},
+                              files=[("attachments", ("big.bin", b"x" * 2001,
+                                                      "application/octet-stream"))])
+        assert too_big.status_code == 413 and "big.bin" in too_big.text
+        for projector in models.projectors:
+            projector.catch_up()
+        rows = models["timeline"].query("SELECT kind, body, attachments FROM timeline "
+                                        "WHERE kind = 'note'")
+        assert [r["body"] for r in rows] == ["手册见附件"]  # the oversize one left nothing
+        assert "手册.pdf" in rows[0]["attachments"] and "../" not in rows[0]["attachments"]
+        download = client.get(path + "/attachments/1")
+        assert download.content == b"%PDF-1.4 manual"
+    finally:
+        models.close()

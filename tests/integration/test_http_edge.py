@@ -349,7 +349,7 @@ def test_an_unexpected_error_is_a_500_in_the_error_shape_without_its_text(
     async def broken(request: Any) -> Any:
         raise RuntimeError("password=hunter2 at db-7.internal")
 
-    asgi.router.routes.append(Route("/broken", broken))
+    asgi.router.routes.insert(0, Route("/broken", broken))  # before the pages' catch-all mount
     with TestClient(asgi, raise_server_exceptions=False) as test_client:
         response = test_client.get("/broken")
     assert assert_error(response, 500)["code"] == "internal"
