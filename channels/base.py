@@ -7,6 +7,9 @@ composition root builds the configured channels and runs, for each one:
 
 - `sender()`: handed to the delivery policy, keyed by channel name;
 - `loops()`: the inbound loops, each run in exactly one process at a time;
+- `routes()`: HTTP endpoints it serves (a webhook, a gateway's upload), mounted
+  under `/channels/<name>/` beside the API; each authenticates its caller itself
+  (a secret header, a bearer token), since outside systems call them;
 - `commands()`: its command-line subcommands (`ledgerdesk email poll`...); after one
   that records something, the CLI runs one pass of the policies.
 
@@ -21,6 +24,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+from starlette.routing import BaseRoute
 
 from domain.delivery import Sender
 
@@ -55,6 +60,9 @@ class Channel:
 
     def loops(self) -> dict[str, Loop]:
         return {}
+
+    def routes(self) -> list[BaseRoute]:
+        return []
 
     @classmethod
     def commands(cls) -> list[ChannelCommand]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -97,13 +97,16 @@ def create_app(
     secret_key: str | None = None,
     secure_cookies: bool = False,
     blobs: BlobStore | None = None,
+    channel_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """`readiness` answers /readyz (ready?, detail); without it the projections'
     lag is reported and the process is always ready.  `access_log`: where staff
     reads of customers' data are recorded (the server always passes one; a test
     of other routes may leave it out).  `secret_key` signs the web pages'
     session cookies (a random one per app when not given: sessions then end
-    with the process)."""
+    with the process).  `channel_routes`: the channels' own endpoints (webhooks,
+    gateway uploads), mounted as they come (ledgerdesk.server mounts each under
+    /channels/<name>)."""
     probes = public_routes(models, readiness)
     authenticated: list[BaseRoute] = [*query_routes(app, models, access_log),
                                       *command_routes(app)]
@@ -120,6 +123,7 @@ def create_app(
         # authentication, then to its query or command (or 404).
         Mount(API_PREFIX, routes=[*probes, Mount("", routes=authenticated,
                                                  middleware=[bearer])]),
+        *channel_routes,
         web_mount(web, feed, secure_cookies),
     ]
     return Starlette(

@@ -14,6 +14,7 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount
 
 from ledgerdesk.asgi import create_app
 from ledgerdesk.bootstrap import Services
@@ -38,12 +39,18 @@ def serve(services: Services, host: str, port: int) -> None:
     asgi = create_app(services.app, runtime.models, readiness, lifespan=_jobs(runtime),
                       access_log=runtime.access_log, secret_key=services.settings.secret_key,
                       secure_cookies=services.settings.public_url.startswith("https://"),
-                      blobs=services.blobs)
+                      blobs=services.blobs, channel_routes=channel_routes(services))
     try:
         uvicorn.run(asgi, host=host, port=port, log_level="info")
     finally:
         runner.stop()
         runtime.close()
+
+
+def channel_routes(services: Services) -> list[BaseRoute]:
+    """Each channel's own endpoints, under /channels/<name>/."""
+    return [Mount(f"/channels/{channel.name}", routes=routes)
+            for channel in services.channels if (routes := channel.routes())]
 
 
 def readiness_report(runner: ProjectionThread, running: list[str]) -> tuple[bool, dict[str, Any]]:
