@@ -6,6 +6,13 @@ set -euo pipefail
 
 need_packages=()
 command -v /usr/sbin/dovecot >/dev/null 2>&1 || need_packages+=(dovecot-imapd)
+command -v /usr/bin/tesseract >/dev/null 2>&1 || need_packages+=(tesseract-ocr)
+for lang in chi_sim eng; do  # the fax channel's OCR languages (tests/integration/test_fax.py)
+    [ -f "/usr/share/tesseract-ocr/5/tessdata/$lang.traineddata" ] \
+        || need_packages+=("tesseract-ocr-${lang//_/-}")
+done
+dpkg-query -W -f='${Status}' fonts-wqy-zenhei 2>/dev/null | grep -q "install ok installed" \
+    || need_packages+=(fonts-wqy-zenhei)
 
 if [ ${#need_packages[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
