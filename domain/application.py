@@ -37,6 +37,7 @@ from domain.customers import erasure
 from domain.customers import handlers as customers
 from domain.installed_base import handlers as installed_base
 from domain.knowledge import handlers as knowledge
+from domain.requests import fax as faxes
 from domain.requests import handlers as requests
 from domain.requests import interactions
 from domain.requests.lookup import load_request
@@ -58,6 +59,7 @@ HANDLERS: dict[type, Handler] = merged(
     erasure.handlers,
     requests.handlers,
     interactions.handlers,
+    faxes.handlers,
     users.handlers,
     knowledge.handlers,
     installed_base.handlers,

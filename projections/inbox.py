@@ -8,7 +8,8 @@ Automatic traffic is not conversation: an acknowledgement (or a survey) the
 desk sends is not an answer, and an auto-reply or bounce that arrives is not
 the customer speaking, so neither touches `awaiting_reply` or `sla_due_at`.
 A request opened by an automatic message has no clock at all.  A reply that
-failed for good, or bounced, sets `delivery_failed`.
+failed for good, or bounced, sets `delivery_failed`; a fax an agent must verify
+(domain.requests.fax) counts in `fax_unverified` until it is confirmed.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ RESPONSE_TARGETS = {
 
 class InboxView(View):
     name = "inbox"
-    version = 2  # automatic replies and messages leave the response clock alone
+    version = 3  # 3: faxes waiting for verification
     tables = ("inbox",)
     schema = (
         """CREATE TABLE IF NOT EXISTS inbox (
@@ -52,6 +53,7 @@ class InboxView(View):
             sla_due_at TEXT,
             escalation_level INTEGER NOT NULL DEFAULT 0,
             delivery_failed INTEGER NOT NULL DEFAULT 0,
+            fax_unverified INTEGER NOT NULL DEFAULT 0,
             satisfaction INTEGER,
             follow_up_of TEXT,
             version INTEGER NOT NULL
@@ -118,6 +120,16 @@ class InboxView(View):
                 str(e.originator_id),
             ),
         )
+
+    @handles(SR.FaxReceived)
+    def fax_received(self, db: Db, e: Any, position: int) -> None:
+        if e.needs_verification:
+            self._update(db, e, "fax_unverified = fax_unverified + 1")
+
+    @handles(SR.FaxVerified)
+    def fax_verified(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "fax_unverified = fax_unverified - 1, last_activity_at = ?",
+                     iso(e.timestamp))
 
     def _automatic_message(self, db: Db, e: Any) -> None:
         """Shown as activity, but the clock neither starts nor moves; the one

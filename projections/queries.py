@@ -24,7 +24,7 @@ from projections.registry import ReadModels
 from projections.view import from_json, iso
 
 QUEUES = ("unassigned", "mine", "pending_customer", "escalated", "sla_at_risk",
-          "delivery_failed")
+          "delivery_failed", "fax_verification")
 SLA_RISK_WINDOW = timedelta(hours=1)
 INBOX_COLUMNS = ("reference, customer_code, subject, channel, status, priority, assignee, "
                  "last_activity_at, sla_due_at, awaiting_reply, delivery_failed, type")
@@ -85,6 +85,8 @@ def inbox(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[st
         args.append(queue)
     elif queue == "delivery_failed":
         where.append("delivery_failed = 1")
+    elif queue == "fax_verification":
+        where.append("fax_unverified > 0")
     elif queue == "sla_at_risk":
         where.append("awaiting_reply = 1 AND sla_due_at IS NOT NULL AND sla_due_at < ?")
         args.append(iso(datetime.now(UTC) + SLA_RISK_WINDOW))
@@ -340,9 +342,10 @@ def attachment(models: ReadModels, who: Principal, reference: str, number: int
     for row in models["timeline"].query(
             "SELECT kind, attachments FROM timeline WHERE request_id = ? ORDER BY position",
             (rows[0]["id"],)):
-        if who.is_customer_side and row["kind"] == "note":
-            continue
+        if who.is_customer_side and row["kind"] not in customer_view.VISIBLE_BODY:
+            continue  # the same rule as the timeline customers see
         found.extend(a for a in from_json(row["attachments"]) or [] if isinstance(a, dict))
     if not 0 <= number < len(found):
         raise NotFound(f"{reference} has no attachment {number + 1}")
     return found[number]
+

@@ -17,7 +17,7 @@ from projections.view import Db, RowBuffer, View, handles, iso, to_json
 
 class TimelineView(View):
     name = "timeline"
-    version = 2  # 2: requests' customers, for erasure
+    version = 3  # 2: requests' customers, for erasure; 3: fax pages and verification
     tables = ("timeline", "timeline_requests")
     schema = (
         """CREATE TABLE IF NOT EXISTS timeline_requests (
@@ -77,9 +77,23 @@ class TimelineView(View):
 
     @handles(SR.FaxReceived)
     def fax(self, db: Db, e: Any, position: int) -> None:
+        # The image first, then a PNG per page (browsers show no TIFF).
         self._add(db, e, position, "fax", body=e.ocr_text, channel="fax", direction="inbound",
-                  attachments=[e.image], sender=e.sender_number, confidence=e.confidence,
-                  pages=e.pages)
+                  attachments=[e.image, *e.previews], sender=e.sender_number,
+                  confidence=e.confidence, pages=e.pages, page_texts=e.page_texts,
+                  page_confidences=e.page_confidences, extracted=e.extracted,
+                  external_id=e.external_id, needs_verification=e.needs_verification,
+                  verification_reasons=e.verification_reasons, filed_from=e.filed_from)
+
+    @handles(SR.FaxCorrected)
+    def fax_corrected(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "fax_correction", external_id=e.external_id,
+                  corrections=e.corrections)
+
+    @handles(SR.FaxVerified)
+    def fax_verified(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "fax_verified", external_id=e.external_id,
+                  moved_to=e.moved_to)
 
     @handles(SR.ReplyQueued)
     def reply(self, db: Db, e: Any, position: int) -> None:

@@ -52,10 +52,13 @@ class ServiceRequest(Aggregate):
                 attachments=ATTACHMENTS,
             ),
             "FaxReceived": fields(
-                plain="occurred_at pages confidence",
-                personal="sender_number ocr_text external_id",
-                image=ATTACHMENTS,
+                plain="occurred_at pages confidence page_confidences needs_verification "
+                      "verification_reasons filed_from opened_request",
+                personal="sender_number ocr_text external_id page_texts extracted",
+                image=ATTACHMENTS, previews=ATTACHMENTS,
             ),
+            "FaxCorrected": fields(personal="external_id corrections"),
+            "FaxVerified": fields(plain="moved_to", personal="external_id"),
             "ReplyDelivered": fields(plain="reply_id", personal="external_id"),
             "ReplyDeliveryFailed": fields(plain="reply_id attempt final", personal="error"),
             "BounceReceived": fields(plain="reply_id", personal="reason external_id details"),
@@ -110,6 +113,8 @@ class ServiceRequest(Aggregate):
         self.replies: dict[str, str] = {}  # reply_id -> queued | delivered | failed
         self.message_ids: list[str] = []  # channel ids seen on this request, for threading
         self.satisfaction: int | None = None
+        # external id -> what the fax channel read and agents corrected (domain.requests.fax)
+        self.faxes: dict[str, dict[str, Any]] = {}
 
     @property
     def is_open(self) -> bool:
@@ -188,22 +193,85 @@ class ServiceRequest(Aggregate):
         if self.status == "pending_customer":
             self.status = "open"
 
-    @event("FaxReceived")
-    def receive_fax(
-        self,
-        external_id: str,
-        sender_number: str,
-        image: Attachment,
-        ocr_text: str,
-        confidence: float,
-        pages: int,
-        occurred_at: datetime,
-        actor: str,
+    class FaxReceived(Aggregate.Event):
+        """A fax after OCR.  `extracted`: the fields read from it (reference,
+        customer code, phone, serial, fax number); `needs_verification` puts it
+        in the agents' fax_verification queue, for `verification_reasons`.
+        `previews`: one PNG per page, since browsers show no TIFF.  `filed_from`:
+        the request where it arrived, when an agent filed it here."""
+
+        class_version = 2
+        external_id: str
+        sender_number: str
+        image: Attachment
+        ocr_text: str
+        confidence: float
+        pages: int
+        occurred_at: datetime
+        actor: str
+        page_texts: list[str]
+        page_confidences: list[float]
+        previews: list[Attachment]
+        extracted: dict[str, str]
+        needs_verification: bool
+        verification_reasons: list[str]
+        filed_from: str | None
+        opened_request: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Version 1 had no page details and no verification.
+            state.update(page_texts=[state.get("ocr_text", "")],
+                         page_confidences=[state.get("confidence", 0.0)], previews=[],
+                         extracted={}, needs_verification=False, verification_reasons=[],
+                         filed_from=None, opened_request=state.get("originator_version") == 2)
+
+    def receive_fax(self, **fax: Any) -> None:
+        """Keyword arguments as FaxReceived's fields; the page details default
+        to one page holding the whole text."""
+        fax.setdefault("page_texts", [fax["ocr_text"]])
+        fax.setdefault("page_confidences", [fax["confidence"]])
+        for name, empty in (("previews", []), ("extracted", {}), ("verification_reasons", [])):
+            fax.setdefault(name, empty)
+        fax.setdefault("needs_verification", False)
+        fax.setdefault("filed_from", None)
+        self._fax_received(
+            **fax, opened_request=any(e.originator_version == 1 for e in self.pending_events))
+
+    @event(FaxReceived)
+    def _fax_received(
+        self, external_id: str, sender_number: str, image: Attachment, ocr_text: str,
+        confidence: float, pages: int, occurred_at: datetime, actor: str,
+        page_texts: list[str], page_confidences: list[float], previews: list[Attachment],
+        extracted: dict[str, str], needs_verification: bool, verification_reasons: list[str],
+        filed_from: str | None, opened_request: bool,
     ) -> None:
         self.message_ids.append(external_id)
+        self.faxes[external_id] = {"fields": dict(extracted), "verified": not needs_verification,
+                                   "opened_request": opened_request}
         self.channel = "fax"
         if self.status == "pending_customer":
             self.status = "open"
+
+    def fax(self, external_id: str) -> dict[str, Any]:
+        try:
+            return self.faxes[external_id]
+        except KeyError:
+            raise NotFound(f"{self.reference} has no fax {external_id}") from None
+
+    @event("FaxCorrected")
+    def correct_fax(self, external_id: str, corrections: dict[str, str], actor: str) -> None:
+        """An agent's reading of the fields; the OCR text and the image stay as they were."""
+        self.faxes[external_id]["fields"].update(corrections)
+
+    @event("FaxVerified")
+    def verify_fax(self, external_id: str, moved_to: str | None, actor: str) -> None:
+        """Confirmed by an agent; `moved_to`: the request it was filed on instead."""
+        self.faxes[external_id]["verified"] = True
+
+    @property
+    def unverified_faxes(self) -> list[str]:
+        return [key for key, fax in self.faxes.items() if not fax["verified"]]
 
     def queue_reply(
         self,

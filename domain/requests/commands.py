@@ -47,6 +47,26 @@ class FaxPage:
     pages: int
     occurred_at: datetime | None = None
     reference: str | None = None
+    # What the channel read (domain.requests.fax.FAX_FIELDS): reference, customer_code,
+    # phone, serial, sender_number; the page's claims, vetted by the domain.
+    extracted: dict[str, str] = field(default_factory=dict)
+    page_texts: tuple[str, ...] = ()
+    page_confidences: tuple[float, ...] = ()
+    previews: tuple[Attachment, ...] = ()  # a PNG per page, for the console
+    low_confidence: bool = False  # the channel trusts none of what it read
+
+
+@dataclass(frozen=True)
+class CorrectFax:
+    """An agent's corrections of a fax's fields (FAX_FIELDS), and with `confirm`
+    its verification: the fax then joins the corrected request or customer."""
+
+    reference: str
+    external_id: str
+    corrections: dict[str, str]
+    actor: str
+    confirm: bool = False
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True)

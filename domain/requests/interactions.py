@@ -36,7 +36,7 @@ from domain.customers.handlers import (
     load_customer,
 )
 from domain.errors import InvalidInput, invalid
-from domain.requests.commands import InboundMessage, LogCall, Recorded, RecordFax, RecordInbound
+from domain.requests.commands import InboundMessage, LogCall, Recorded, RecordInbound
 from domain.requests.lookup import find_request, load_request
 from domain.requests.opening import first_line, new_request, summary
 from domain.store import Pending, Store
@@ -66,31 +66,8 @@ def record_inbound(store: Store, c: RecordInbound) -> Recorded:
             automatic=message.automatic,
         )
 
-    return _record(store, message, apply, who, kind="message", direction="inbound",
+    return record_interaction(store, message, apply, who, kind="message", direction="inbound",
                    subject=message.subject or first_line(message.body))
-
-
-@handlers(RecordFax)
-def record_fax(store: Store, c: RecordFax) -> Recorded:
-    fax = c.fax
-    occurred_at = fax.occurred_at or store.clock.now()
-    who = c.actor or f"fax:{fax.sender_number or 'unknown'}"
-    message = InboundMessage(
-        channel="fax", external_id=fax.external_id, sender=fax.sender_number or "unknown",
-        body=fax.ocr_text, occurred_at=occurred_at,
-        # A reference read from the page is a claim, vetted like any other.
-        thread_hints=(fax.reference,) if fax.reference else (),
-    )
-
-    def apply(request: ServiceRequest) -> None:
-        request.receive_fax(
-            external_id=fax.external_id, sender_number=fax.sender_number, image=fax.image,
-            ocr_text=fax.ocr_text, confidence=fax.confidence, pages=fax.pages,
-            occurred_at=occurred_at, actor=who,
-        )
-
-    return _record(store, message, apply, who, kind="fax", direction="inbound",
-                   subject=first_line(fax.ocr_text) or "Fax")
 
 
 @handlers(LogCall)
@@ -112,11 +89,11 @@ def log_call(store: Store, c: LogCall) -> Recorded:
         )
 
     preposition = "from" if c.direction == "inbound" else "to"
-    return _record(store, message, apply, c.actor, kind="call", direction=c.direction,
+    return record_interaction(store, message, apply, c.actor, kind="call", direction=c.direction,
                    subject=first_line(c.notes) or f"Call {preposition} {c.number}")
 
 
-def _record(
+def record_interaction(
     store: Store,
     message: InboundMessage,
     apply: Callable[[ServiceRequest], None],
