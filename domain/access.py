@@ -39,6 +39,11 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     "manage_products": STAFF,
     "manage_users": frozenset({"admin"}),  # list, deactivate, revoke tokens
     "erase_customers": frozenset({"admin"}),  # crypto-shred a customer's personal data
+    # the portal: customers and partners on their own organisation's requests
+    "use_portal": CUSTOMERS,
+    "follow_up": CUSTOMERS,
+    "rate": CUSTOMERS,
+    "close_own": CUSTOMERS,
 }
 
 

@@ -9,6 +9,7 @@ from the app's security headers).  Each download by staff is in the access log.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -31,8 +32,20 @@ def shown_inline(content_type: str, data: bytes) -> bool:
     return any(data.startswith(magic) for magic in IMAGE_MAGIC.get(content_type, ()))
 
 
+def number_attachments(timeline: list[dict[str, Any]]) -> None:
+    """Number each attachment of a timeline as shown, for its download link
+    (.../attachments/{number}); the same order queries.attachment counts in."""
+    number = 0
+    for entry in timeline:
+        for attached in entry.get("attachments") or []:
+            if isinstance(attached, dict):
+                number += 1
+                attached["number"] = number
+
+
 def attachment_routes() -> list[BaseRoute]:
-    return [page("/console/requests/{ref}/attachments/{number}", download, "read_own")]
+    return [page("/console/requests/{ref}/attachments/{number}", download, "work_queues"),
+            page("/portal/requests/{ref}/attachments/{number}", download, "use_portal")]
 
 
 async def download(request: Request, user: SessionUser) -> Response:

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from channels.web.attachments import number_attachments
 from channels.web.labels import N_
 from channels.web.pages import page, render, web_of
 from channels.web.sessions import SessionUser
@@ -117,12 +118,8 @@ def mark_deliveries(timeline: list[dict[str, Any]]) -> None:
             states[reply_id] = "delivered"
         elif entry["kind"] == "delivery_failed" and reply_id:
             states[reply_id] = "failed" if data.get("final", True) else "retrying"
-    number = 0
+    number_attachments(timeline)
     for entry in timeline:
-        for attached in entry.get("attachments") or []:
-            if isinstance(attached, dict):
-                number += 1
-                attached["number"] = number  # its download: .../attachments/{number}
         if entry["kind"] == "reply":
             data = entry.get("data") or {}
             entry["delivery"] = states.get(data.get("reply_id", ""), "queued")

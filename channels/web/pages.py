@@ -10,7 +10,9 @@ environment per language so that concurrent requests never share state.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
@@ -68,6 +70,19 @@ class Web:
     async def run(self, command: object) -> Any:
         """Hand a command to the dispatcher, off the event loop."""
         return await run_in_threadpool(self.app.handle, command)
+
+    async def shown(self, reference: str, timeout: float = 3.0) -> None:
+        """Wait (briefly) until the read models show a request just recorded, so
+        the page a person is sent to next is not a 404 while the projections
+        catch up (they run in this process, a few milliseconds behind)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rows = await run_in_threadpool(
+                self.models["inbox"].query, "SELECT 1 AS found FROM inbox WHERE reference = ?",
+                (reference,))
+            if rows:
+                return
+            await asyncio.sleep(0.05)
 
     async def accessed(self, who: Principal, kind: str, subject: str,
                        detail: dict[str, Any] | None = None) -> None:

@@ -34,9 +34,33 @@ def declared_type(raw: str | None) -> str:
     return value if _TYPE.fullmatch(value) else "application/octet-stream"
 
 
-async def stored_uploads(form: FormData, blobs: BlobStore | None, field: str = "attachments"
-                         ) -> tuple[dict[str, Any], ...]:
-    """The files posted under `field`, stored; empty file inputs are ignored."""
+# What customers may upload through the portal (staff may attach anything):
+# photos, scans, documents and archives, checked against their first bytes
+# where the type has a signature.
+CUSTOMER_TYPES = {
+    "image/png": b"\x89PNG", "image/jpeg": b"\xff\xd8\xff", "image/gif": b"GIF8",
+    "image/webp": b"RIFF", "image/tiff": b"", "application/pdf": b"%PDF",
+    "text/plain": b"", "text/csv": b"", "application/zip": b"PK",
+    "application/msword": b"", "application/vnd.ms-excel": b"",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": b"PK",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": b"PK",
+    "video/mp4": b"", "audio/mpeg": b"",
+}
+
+
+def check_customer_file(name: str, content_type: str, data: bytes, field: str) -> None:
+    signature = CUSTOMER_TYPES.get(content_type)
+    if signature is None:
+        raise invalid(field, f"{name}: files of type {content_type} are not accepted; send "
+                             "photos, PDF, text, office documents or a ZIP archive")
+    if not data.startswith(signature):
+        raise invalid(field, f"{name} is not the {content_type} file it claims to be")
+
+
+async def stored_uploads(form: FormData, blobs: BlobStore | None, field: str = "attachments",
+                         customer: bool = False) -> tuple[dict[str, Any], ...]:
+    """The files posted under `field`, stored; empty file inputs are ignored.
+    `customer`: only the CUSTOMER_TYPES, and nothing stored unless all pass."""
     files = [f for f in form.getlist(field) if isinstance(f, UploadFile) and f.filename]
     if not files:
         return ()
@@ -44,7 +68,7 @@ async def stored_uploads(form: FormData, blobs: BlobStore | None, field: str = "
         raise invalid(field, "this server keeps no files")
     if len(files) > MAX_FILES:
         raise invalid(field, f"at most {MAX_FILES} files at once")
-    stored = []
+    checked: list[tuple[bytes, str, str]] = []
     for upload in files:
         name = clean_filename(upload.filename)
         data = bytearray()
@@ -55,6 +79,8 @@ async def stored_uploads(form: FormData, blobs: BlobStore | None, field: str = "
                                    f"bytes", fields={field: "too large"})
         if not data:
             raise invalid(field, f"{name} is empty")
-        stored.append(await run_in_threadpool(blobs.put, bytes(data), name,
-                                              declared_type(upload.content_type)))
-    return tuple(stored)
+        content_type = declared_type(upload.content_type)
+        if customer:
+            check_customer_file(name, content_type, bytes(data), field)
+        checked.append((bytes(data), name, content_type))
+    return tuple([await run_in_threadpool(blobs.put, *file) for file in checked])
