@@ -203,6 +203,8 @@ def _sender(
         customer = load_customer(store, threaded.customer_code)
     else:
         kind = SENDER_IDENTITY_KIND.get(message.channel)
+        if message.channel == "chat":  # a web chat visitor gives an address or a number
+            kind = "email" if "@" in message.sender else "phone"
         if kind is None:
             raise invalid("customer_code", f"{message.channel} messages need a customer")
         kind, value = checked_identity(kind, message.sender)
