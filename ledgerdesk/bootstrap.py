@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from channels.base import Channel, ChannelConfigError
 from channels.email.channel import EmailChannel
+from channels.fax_ocr.channel import FaxChannel
 from channels.web.portal_sender import PortalSender
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore
@@ -24,9 +25,11 @@ from ledgerdesk.persistence import event_store_env
 ChannelFactory = Callable[[Ledgerdesk, BlobStore, Settings], Channel | None]
 
 # The channel types, for their CLI commands, and how each is built when configured.
-CHANNEL_TYPES: tuple[type[Channel], ...] = (EmailChannel,)
+CHANNEL_TYPES: tuple[type[Channel], ...] = (EmailChannel, FaxChannel)
 CHANNELS: tuple[ChannelFactory, ...] = (
     lambda app, blobs, s: EmailChannel.from_settings(app, blobs, s.imap, s.smtp, s.mail_from),
+    lambda app, blobs, s: FaxChannel(app, blobs, s.ocr_langs, s.fax_inbox,
+                                     tuple(s.fax_gateway_from.split(","))),
 )
 
 
@@ -54,6 +57,9 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> S
     except ChannelConfigError as error:
         app.close()
         raise ConfigError(str(error)) from None
+    email, fax = (next((c for c in channels if c.name == n), None) for n in ("email", "fax"))
+    if isinstance(email, EmailChannel) and isinstance(fax, FaxChannel):
+        email.fax_mail = fax.mail_hook  # fax-to-mail gateways' messages become faxes
     senders: dict[str, Sender] = {"web": PortalSender()}
     for channel in channels:
         sender = channel.sender()

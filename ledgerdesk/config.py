@@ -77,6 +77,7 @@ class Settings:
     telegram_base_url: str = ""
     fax_inbox: Path | None = None
     ocr_langs: str = "chi_sim+eng"
+    fax_gateway_from: str = ""  # comma-separated addresses of fax-to-mail gateways
     # Unwraps every customer's data key (ledgerdesk.keys); "" = the environment's
     # or the one generated beside a SQLite database (ledgerdesk.persistence).
     master_key: str = ""
@@ -119,6 +120,7 @@ def load_settings(
         telegram_base_url=get("TELEGRAM_BASE_URL"),
         fax_inbox=Path(get("FAX_INBOX")) if get("FAX_INBOX") else None,
         ocr_langs=get("OCR_LANGS", "chi_sim+eng"),
+        fax_gateway_from=get("FAX_GATEWAY_FROM"),
         master_key=get("MASTER_KEY") or generated_master_key(data_dir),
         public_url=get("PUBLIC_URL"),
     )

@@ -8,6 +8,7 @@ from email.utils import parseaddr
 
 from channels.base import Channel, ChannelCommand, ChannelConfigError, Loop
 from channels.email.ingest import MailIngest
+from channels.email.recorder import FaxMailHook
 from channels.email.sender import SmtpSender
 from channels.email.settings import ImapConfig, SmtpConfig, imap_config
 from domain.application import Ledgerdesk
@@ -33,6 +34,8 @@ class EmailChannel(Channel):
         self.imap = imap
         self.smtp = smtp
         self.mail_from = mail_from
+        # Set by the composition root when the fax channel takes fax-to-mail gateways' mail.
+        self.fax_mail: FaxMailHook | None = None
 
     @classmethod
     def from_settings(
@@ -55,7 +58,9 @@ class EmailChannel(Channel):
     def ingest(self) -> MailIngest:
         if self.imap is None:
             raise ChannelConfigError(self.off_hint)
-        return MailIngest(self.app, self.blobs, self.imap, self.mail_from)
+        ingest = MailIngest(self.app, self.blobs, self.imap, self.mail_from)
+        ingest.recorder.fax_mail = self.fax_mail
+        return ingest
 
     def loops(self) -> dict[str, Loop]:
         return {"email-ingest": self.ingest().run_forever} if self.imap else {}

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
@@ -53,6 +54,10 @@ MALFORMED_SUBJECT = "[unreadable message]"
 # The raw message is the record of what arrived, so it is kept even when an attachment in it
 # is over the attachment limit; only something absurd is refused.
 RAW_MESSAGE_LIMIT = 64 * 1024 * 1024
+# Mail from a fax-to-mail gateway: sender address -> how to record an attachment as
+# a fax (channels.fax_ocr.channel.FaxChannel.mail_hook), or None for other senders.
+FaxMailHook = Callable[[str], Callable[[bytes, str], Recorded | None] | None]
+FAX_SUFFIXES = (".tif", ".tiff", ".pdf", ".png", ".jpg", ".jpeg")
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class MessageRecorder:
         self.raw_blobs = BlobStore(blobs.root, max(blobs.max_bytes, RAW_MESSAGE_LIMIT))
         address = parseaddr(mail_from or "")[1]
         self.own_domain = address.rpartition("@")[2].lower() or None
+        self.fax_mail: FaxMailHook | None = None
 
     def record(self, raw: bytes) -> MessageOutcome:
         details: dict[str, Any] = {}
@@ -92,6 +98,12 @@ class MessageRecorder:
             outcome = self._record_bounce(parsed, parsed.bounce, details)
             if outcome is not None:
                 return outcome
+        hook = self.fax_mail(parsed.sender_address) if self.fax_mail else None
+        if hook is not None:
+            faxes = [hook(a.data, a.filename) for a in parsed.attachments
+                     if a.filename.lower().endswith(FAX_SUFFIXES)]
+            if first := next((f for f in faxes if f is not None), None):
+                return MessageOutcome(first, malformed=False)  # the raw mail stays in blobs
         recorded = self.app.handle(RecordInbound(self._inbound(parsed, details)))
         return MessageOutcome(recorded, malformed=False)
 

@@ -15,6 +15,10 @@ sealed with their own key, so erasing one never reaches the other's.
 
 from __future__ import annotations
 
+import contextlib
+
+from eventsourcing.persistence import IntegrityError
+
 from domain import ids
 from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest
@@ -36,6 +40,9 @@ FIELD_LIMIT = 100
 LOW_CONFIDENCE = "low_confidence"
 NO_CUSTOMER = "no_customer"
 REFERENCE_NOT_MATCHED = "reference_not_matched"
+# Where a fax with no number and no customer waits for an agent: a provisional
+# customer of its own, since recording needs one and no identity can be claimed.
+UNKNOWN_SENDER = "P-FAX-UNKNOWN"
 
 
 @handlers(RecordFax)
@@ -45,6 +52,8 @@ def record_fax(store: Store, c: RecordFax) -> Recorded:
     who = c.actor or f"fax:{fax.sender_number or 'unknown'}"
     extracted = _checked_fields(dict(fax.extracted))
     reference, customer_code, reasons = _match(store, fax, extracted)
+    if reference is None and customer_code is None and not _usable_number(fax.sender_number):
+        customer_code = _unknown_sender(store, who)
     message = InboundMessage(
         channel="fax", external_id=fax.external_id, sender=fax.sender_number or "unknown",
         body=fax.ocr_text, occurred_at=occurred_at, reference=reference,
@@ -59,7 +68,7 @@ def record_fax(store: Store, c: RecordFax) -> Recorded:
 
     def apply(request: ServiceRequest) -> None:
         owner = _customer(store, request.customer_code)
-        known = reference is not None or customer_code is not None or (
+        known = reference is not None or (customer_code not in (None, UNKNOWN_SENDER)) or (
             owner is not None and not owner.provisional)
         flagged = list(reasons) if (reasons and (fax.low_confidence or not known)) else []
         verdict["needs"] = bool(flagged)
@@ -95,6 +104,18 @@ def _match(
     if extracted.get("reference"):
         reasons.append(REFERENCE_NOT_MATCHED)
     return None, customer.code, reasons
+
+
+def _usable_number(number: str) -> bool:
+    return sum(c.isdigit() for c in number or "") >= 3
+
+
+def _unknown_sender(store: Store, actor: str) -> str:
+    if store.get(Customer, ids.customer_id(UNKNOWN_SENDER)) is None:
+        with contextlib.suppress(IntegrityError):  # another worker made it first
+            store.save(Customer(code=UNKNOWN_SENDER, name="Unknown fax sender", kind="person",
+                                classification="provisional", actor=actor, provisional=True))
+    return UNKNOWN_SENDER
 
 
 def _customer(store: Store, code: str) -> Customer | None:
