@@ -26,6 +26,7 @@ from eventsourcing.persistence import PersistenceError, Recording
 from eventsourcing.utils import resolve_topic
 
 from domain import ids
+from domain.account import handlers as account
 from domain.aggregates.customer import Customer
 from domain.aggregates.installed_product import InstalledProduct
 from domain.aggregates.knowledge import KnowledgeArticle
@@ -63,6 +64,7 @@ HANDLERS: dict[type, Handler] = merged(
     users.handlers,
     knowledge.handlers,
     installed_base.handlers,
+    account.handlers,
 )
 
 STARTUP_ATTEMPTS = 10
