@@ -19,6 +19,7 @@ from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresDatastore
 
 from domain.private_files import create_private_file
+from projections.account import AccountView
 from projections.audit import AuditView
 from projections.customers import CustomersView
 from projections.inbox import InboxView
@@ -38,6 +39,7 @@ VIEW_CLASSES: tuple[type[View], ...] = (
     ReportsView,
     KnowledgeView,
     OutboxView,
+    AccountView,
 )
 
 
