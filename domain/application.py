@@ -32,6 +32,7 @@ from domain.aggregates.installed_product import InstalledProduct
 from domain.aggregates.knowledge import KnowledgeArticle
 from domain.aggregates.service_request import ServiceRequest
 from domain.aggregates.user import User
+from domain.chat_links import handlers as chat_links
 from domain.clock import Clock
 from domain.commands import Handler, merged
 from domain.customers import erasure
@@ -60,6 +61,7 @@ HANDLERS: dict[type, Handler] = merged(
     erasure.handlers,
     requests.handlers,
     interactions.handlers,
+    chat_links.handlers,
     faxes.handlers,
     users.handlers,
     knowledge.handlers,

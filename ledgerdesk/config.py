@@ -75,6 +75,9 @@ class Settings:
     smtp: dict[str, str] = field(default_factory=dict)
     telegram_token: str = ""
     telegram_base_url: str = ""
+    # Webhook mode when set (channels.chat): Telegram posts updates there, with the secret.
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = ""
     fax_inbox: Path | None = None
     ocr_langs: str = "chi_sim+eng"
     fax_gateway_from: str = ""  # comma-separated addresses of fax-to-mail gateways
@@ -118,6 +121,8 @@ def load_settings(
         smtp=_section(values, "SMTP_", ("HOST", "PORT", "USER", "PASSWORD", "TLS")),
         telegram_token=get("TELEGRAM_TOKEN"),
         telegram_base_url=get("TELEGRAM_BASE_URL"),
+        telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL"),
+        telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET"),
         fax_inbox=Path(get("FAX_INBOX")) if get("FAX_INBOX") else None,
         ocr_langs=get("OCR_LANGS", "chi_sim+eng"),
         fax_gateway_from=get("FAX_GATEWAY_FROM"),

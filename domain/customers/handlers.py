@@ -187,25 +187,35 @@ def set_preferences(store: Store, c: SetPreferences) -> None:
 def merge_customer(store: Store, c: MergeCustomer) -> None:
     """Identities and requests move over; both streams record the merge."""
     def attempt() -> None:
-        source = load_customer(store, c.source_code)
-        target = load_customer(store, c.target_code)
-        references = customer_requests(store, source)
-        identities = [tuple(i.split(":", 1)) for i in source.identities]
-        source.merge_into(c.target_code, c.actor)
-        target.absorb(source_code=c.source_code, references=references, actor=c.actor)
-        pending = Pending([source, target])
-        for kind, value in identities:
-            identity = store.find(ChannelIdentity, *ids.identity_ids(kind, value))
-            if identity is not None and identity.customer_code == c.source_code:
-                identity.release(actor=c.actor)
-                identity.claim(c.target_code, c.actor)
-                pending.add(identity)
-            target.link_identity(kind, value, c.actor)
-        for reference in references:
-            request = load_request(store, reference)
-            request.change_customer(from_code=c.source_code, to_code=c.target_code,
-                                    actor=c.actor)
-            pending.add(request)
+        pending = Pending()
+        merge_pending(store, pending, c.source_code, c.target_code, c.actor)
         store.save(pending)
 
     store.retrying(attempt)
+
+
+def merge_pending(
+    store: Store, pending: Pending, source_code: str, target_code: str, actor: str
+) -> Customer:
+    """The merge of `source_code` into `target_code`, added to `pending` unsaved, so a
+    command that merges as one step of its own (linking a chat account that wrote
+    before it was linked) saves both in one atomic write.  Returns the target."""
+    source = load_customer(store, source_code)
+    target = load_customer(store, target_code)
+    references = customer_requests(store, source)
+    identities = [tuple(i.split(":", 1)) for i in source.identities]
+    source.merge_into(target_code, actor)
+    target.absorb(source_code=source_code, references=references, actor=actor)
+    pending.add(source, target)
+    for kind, value in identities:
+        identity = store.find(ChannelIdentity, *ids.identity_ids(kind, value))
+        if identity is not None and identity.customer_code == source_code:
+            identity.release(actor=actor)
+            identity.claim(target_code, actor)
+            pending.add(identity)
+        target.link_identity(kind, value, actor)
+    for reference in references:
+        request = load_request(store, reference)
+        request.change_customer(from_code=source_code, to_code=target_code, actor=actor)
+        pending.add(request)
+    return target

@@ -1,0 +1,1 @@
+"""Linking chat accounts (Telegram users) to customers: one-time codes and shared phone numbers."""
