@@ -28,7 +28,7 @@ from domain.errors import DomainError, InvalidInput
 from domain.sealing import KeyMissing, KeyStoreError
 from domain.users.commands import AddUser, DeactivateUser, IssueToken, RevokeToken
 from domain.users.handlers import all_users, token_id_of
-from ledgerdesk import demo
+from ledgerdesk import demo, erp_import
 from ledgerdesk.bootstrap import CHANNEL_TYPES, Services, bootstrap
 from ledgerdesk.config import ConfigError, load_settings
 from ledgerdesk.persistence import check_reachable
@@ -180,6 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
                             "personal data in it")
     erase.set_defaults(handler=customer_erase)
 
+    erp = commands.add_parser("erp", help="documents from the ERP").add_subparsers(
+        title="erp commands")
+    erp_in = erp.add_parser("import", help="orders, shipments, invoices, payments or returns "
+                            "(JSON lines or CSV, one kind per file) for the portal")
+    erp_in.add_argument("file", type=Path)
+    erp_in.add_argument("--kind", choices=("order", "shipment", "invoice", "payment", "return"),
+                        help="the file's document kind (else each record's kind field)")
+    erp_in.add_argument("--encoding", default="utf-8-sig", help="the file's text encoding")
+    erp_in.set_defaults(handler=erp_import_command)
+
     audit = commands.add_parser("audit", help="the tamper-evident audit trail").add_subparsers(
         title="audit commands")
     audit.add_parser("verify", help="check the hash chain").set_defaults(handler=audit_verify)
@@ -260,6 +270,16 @@ def customer_erase(args: argparse.Namespace) -> int:
           f"{erasure.identities_released} identities released, "
           f"{erasure.users_deactivated} users deactivated")
     return 0
+
+
+def erp_import_command(args: argparse.Namespace) -> int:
+    """The summary on stdout, each refused document on stderr; 1 when any was refused."""
+    with _services() as services:
+        summary = erp_import.import_file(services.app, args.file, args.kind, args.encoding)
+    for line, reason in summary.refused:
+        print(f"ledgerdesk: {args.file} line {line}: {reason}", file=sys.stderr)
+    print(summary.line())
+    return 1 if summary.refused else 0
 
 
 def user_list(args: argparse.Namespace) -> int:
