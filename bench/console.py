@@ -126,6 +126,7 @@ def long_request(app: Ledgerdesk) -> str:
 def serve_child(url: str, data_dir: Path, port: int, reference: str) -> None:
     import uvicorn
 
+    from domain.users.handlers import all_users
     from ledgerdesk.asgi import create_app
     from ledgerdesk.server import readiness_report
     from projections import queries
@@ -159,6 +160,9 @@ def serve_child(url: str, data_dir: Path, port: int, reference: str) -> None:
         "queue_counts": lambda: queries.queue_counts(models, who),
         "service_request (200 entries)": lambda: queries.service_request(models, who, reference),
         "customer_360": lambda: queries.customer_360(models, who, found["customer_code"]),
+        "all_users (request page's staff)": lambda: all_users(app.store),
+        "access_log.record (request page)": lambda: access_log.record(
+            AGENT, "console", SERVICE_REQUEST, reference, {"page": "bench"}),
         "access_log.last_reads (50)": lambda: access_log.last_reads(
             AGENT, SERVICE_REQUEST,
             [i["reference"] for i in queries.inbox(models, who, {"limit": "50"})["items"]]),
