@@ -22,6 +22,7 @@ from channels.web.live import LiveFeed, live_routes
 from channels.web.login import login_routes
 from channels.web.pages import Web
 from channels.web.portal import portal_routes
+from channels.web.portal_account import account_routes
 from channels.web.request_forms import request_form_routes
 from channels.web.sessions import SESSION_COOKIE, SESSION_MAX_AGE, SessionBackend
 
@@ -49,6 +50,7 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *customer_routes(),
         *audit_routes(),
         *portal_routes(),
+        *account_routes(),
         *admin_routes(),
         *live_routes(feed),
     ]
