@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure what the test suite talks to is present and running:
-# PostgreSQL on 127.0.0.1:5432 and the Debian packages of the real servers
-# the integration tests start themselves (Dovecot).  Safe to run repeatedly.
+# PostgreSQL on 127.0.0.1:5432, the Debian packages of the real servers the
+# integration tests start themselves (Dovecot), and the browser the browser
+# tests drive (tests/e2e: Debian's Chromium, never Playwright's download, with
+# a CJK font so Chinese pages render).  Safe to run repeatedly.
 set -euo pipefail
 
 need_packages=()
@@ -11,6 +13,7 @@ for lang in chi_sim eng; do  # the fax channel's OCR languages (tests/integratio
     [ -f "/usr/share/tesseract-ocr/5/tessdata/$lang.traineddata" ] \
         || need_packages+=("tesseract-ocr-${lang//_/-}")
 done
+command -v /usr/bin/chromium >/dev/null 2>&1 || need_packages+=(chromium)
 dpkg-query -W -f='${Status}' fonts-wqy-zenhei 2>/dev/null | grep -q "install ok installed" \
     || need_packages+=(fonts-wqy-zenhei)
 
