@@ -48,6 +48,7 @@ from domain.errors import (
     Unauthenticated,
 )
 from projections.access_log import AccessLog
+from projections.chat_presence import ChatPresence
 from projections.login_attempts import LoginAttempts
 from projections.registry import ReadModels
 from read_api.app import public_routes, query_routes
@@ -78,11 +79,12 @@ CODE_BY_STATUS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     # The pages run only their own script and style files: no inline script, no
-    # other origin, no framing (clickjacking).
+    # other origin, no framing (clickjacking).  frame-ancestors does what
+    # X-Frame-Options did, and unlike it lets the chat widget (which sets its own
+    # policy) be framed by the sites that embed it.
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
                                "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
                                "form-action 'self'; frame-ancestors 'none'",
-    "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
@@ -115,7 +117,8 @@ def create_app(
     web = Web(app, models, access_log,
               LoginAttempts(access_log.transactions, secret_key or "")
               if access_log is not None else None,
-              secret_key or secrets.token_urlsafe(32), blobs)
+              secret_key or secrets.token_urlsafe(32), blobs,
+              ChatPresence(access_log.transactions) if access_log is not None else None)
     feed = LiveFeed(lambda: live_positions(models))
     routes: list[BaseRoute] = [
         *probes,

@@ -15,11 +15,14 @@ from channels.base import Channel, ChannelConfigError
 from channels.chat.channel import TelegramChannel
 from channels.email.channel import EmailChannel
 from channels.fax_ocr.channel import FaxChannel
+from channels.web.chat_sender import ChatSender
 from channels.web.portal_sender import PortalSender
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore
 from domain.clock import Clock
 from domain.delivery import Sender
+from domain.errors import NotFound
+from domain.requests.routing import first_identity
 from ledgerdesk.config import ConfigError, Settings, load_settings
 from ledgerdesk.persistence import event_store_env
 
@@ -50,6 +53,13 @@ class Services:
         self.app.close()
 
 
+def _email_of(app: Ledgerdesk, code: str) -> str | None:
+    try:
+        return first_identity(app.customer(code), "email")
+    except NotFound:
+        return None
+
+
 def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> Services:
     settings = settings or load_settings()
     app = Ledgerdesk(env=event_store_env(settings.database, settings.master_key), clock=clock)
@@ -67,6 +77,9 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> S
         sender = channel.sender()
         if sender is not None:
             senders[sender.channel] = sender
+    # The web chat: to the open panel, else by email (its presence is attached by
+    # the runtime, which has the shared store it lives in).
+    senders["chat"] = ChatSender(senders.get("email"), lambda code: _email_of(app, code))
     # A reply is accepted only on a channel that can deliver it (domain.requests.routing).
     app.store.reply_channels = frozenset(senders)
     return Services(settings, app, blobs, channels, senders)

@@ -12,11 +12,13 @@ import asyncio
 import contextlib
 import logging
 
+from channels.web.chat_sender import ChatSender
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.leadership import Job, Leadership
 from policies.acknowledge import AcknowledgementPolicy
 from policies.delivery import DeliveryPolicy
 from projections.access_log import AccessLog, open_access_log
+from projections.chat_presence import ChatPresence
 from projections.registry import ReadModels, open_read_models, open_views
 from projections.runner import Projector
 
@@ -33,6 +35,9 @@ class Runtime:
         # Who read whose data (projections.access_log): kept apart from the views,
         # which a rebuild drops.
         self.access_log: AccessLog = open_access_log(settings.data_dir, self.models.datastore)
+        chat = services.senders.get("chat")
+        if isinstance(chat, ChatSender):
+            chat.presence = ChatPresence(self.access_log.transactions)
         own = [a for channel in services.channels for a in channel.own_addresses]
         self.acknowledgements = AcknowledgementPolicy(services.app, own_addresses=own)
         self.policy_models = open_views(settings, services.app, [self.acknowledgements])

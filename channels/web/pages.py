@@ -40,6 +40,7 @@ from domain.blobstore import BlobStore, BlobTooLarge
 from domain.errors import DomainError, NotFound, PermissionDenied
 from domain.users.commands import SetUserPreferences
 from projections.access_log import AccessLog
+from projections.chat_presence import ChatPresence
 from projections.login_attempts import LoginAttempts
 from projections.registry import ReadModels
 
@@ -61,6 +62,7 @@ class Web:
     attempts: LoginAttempts | None
     secret_key: str
     blobs: BlobStore | None = None
+    presence: ChatPresence | None = None
 
     @property
     def form_limit(self) -> int:

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from channels.web.admin_pages import admin_routes
 from channels.web.attachments import attachment_routes
 from channels.web.audit_pages import audit_routes
+from channels.web.chat import chat_routes
 from channels.web.console import console_routes
 from channels.web.customer_pages import customer_routes
 from channels.web.live import LiveFeed, live_routes
@@ -53,6 +54,7 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *account_routes(),
         *admin_routes(),
         *live_routes(feed),
+        *chat_routes(feed),
     ]
     middleware = [
         Middleware(WithWeb, web=web),

@@ -42,6 +42,7 @@
 
   function listen() {
     if (!livePartsOf(document).length || !window.EventSource) return;
+    if (document.getElementById("chat")) return;  // the chat listens for itself (chat.js)
     const source = new EventSource("/live");
     let pending = null;
     source.addEventListener("change", function () {
