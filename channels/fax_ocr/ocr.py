@@ -2,11 +2,11 @@
 
 Faxes are not scans: a standard-resolution page has pixels twice as tall as
 wide (204×98 dpi), the line noise of the phone line leaves specks, and paper
-fed by hand arrives a degree or two askew.  Tesseract reads best at about
-300 dpi, black on white, level lines; so each page is made square-pixelled and
-scaled to about 300 dpi, despeckled (a median filter), deskewed (the angle
-whose rows are the most contrasted, found on a small copy), and binarised
-(Otsu's threshold).  Pages go to Tesseract in parallel, one process per core
+fed by hand arrives a degree or two askew.  Tesseract wants square pixels,
+black on white and level lines; so each page is made square-pixelled at no
+less than 200 dpi (more only slows Tesseract for fax-sized type),
+despeckled (a median filter), deskewed (the angle whose rows are the most
+contrasted, found on a small copy), and binarised (Otsu's threshold).  Pages go to Tesseract in parallel, one process per core
 (pytesseract runs the `tesseract` binary; each call is told to use one
 thread, so the cores are shared by pages rather than oversubscribed).
 """
@@ -24,7 +24,7 @@ from PIL import Image, ImageFilter, ImageStat
 
 from channels.fax_ocr.pages import Page
 
-TARGET_DPI = 300
+TARGET_DPI = 200  # a fax is at most 204 dpi; more pixels only slow Tesseract down
 SKEW_LIMIT = 4.0  # degrees either way: more is a page fed sideways, not a skew
 SKEW_STEP = 0.25
 # Tesseract is told to use one thread: the pool supplies the parallelism.
