@@ -6,9 +6,10 @@ fed by hand arrives a degree or two askew.  Tesseract wants square pixels,
 black on white and level lines; so each page is made square-pixelled at no
 less than 200 dpi (more only slows Tesseract for fax-sized type),
 despeckled (a median filter), deskewed (the angle whose rows are the most
-contrasted, found on a small copy), and binarised (Otsu's threshold).  Pages go to Tesseract in parallel, one process per core
-(pytesseract runs the `tesseract` binary; each call is told to use one
-thread, so the cores are shared by pages rather than oversubscribed).
+contrasted, found on a small copy), and binarised (Otsu's threshold).  Pages
+go to Tesseract in parallel, one process per core (pytesseract runs the
+`tesseract` binary; each call is told to use one thread, so the cores are
+shared by pages rather than oversubscribed).
 """
 
 from __future__ import annotations
