@@ -102,9 +102,10 @@ async def overview(request: Request, user: SessionUser) -> Response:
 async def document_list(request: Request, user: SessionUser) -> Response:
     kind = _kind(request)
     query = request.query_params
-    params = {"q": query.get("q", "").strip()[:200],
-              "sort": query.get("sort") if query.get("sort") in account.SORTS else "date",
-              "dir": "asc" if query.get("dir") == "asc" else "desc"}
+    sort = query.get("sort", "")
+    params: dict[str, str] = {"q": query.get("q", "").strip()[:200],
+                              "sort": sort if sort in account.SORTS else "date",
+                              "dir": "asc" if query.get("dir") == "asc" else "desc"}
     number = query.get("page", "1")
     found = await run_in_threadpool(
         account.documents, web_of(request).models["account"],
