@@ -200,7 +200,8 @@ def test_the_domain_refuses_what_cannot_be_a_document(app: Ledgerdesk) -> None:
     base = {"number": "INV-1", "date": "2026-01-01", "status": "open", "currency": "CNY"}
     for bad, field in (({**base, "amount": 1.5}, "amount"), ({**base, "amount": "NaN"}, "amount"),
                        ({**base}, "amount"), ({**base, "amount": "1", "colour": "x"}, "colour"),
-                       ({**base, "amount": "1", "note": "a\x00b"}, "record")):  # the dispatcher's check
+                       # A control character: the dispatcher names the command's field.
+                       ({**base, "amount": "1", "note": "a\x00b"}, "record")):
         with pytest.raises(InvalidInput) as refused:
             app.handle(RecordAccountDocument("ACME", "invoice", bad, actor="t"))
         assert field in refused.value.fields or field in refused.value.message
