@@ -158,6 +158,7 @@ def _endpoint(action: str) -> Callable[[Request, SessionUser], Any]:
             return render(request, "console/customer.html", status_code=409
                           if e.code in ("conflict", "already_exists", "gone") else 400,
                           **context, kept=kept, errors={action: domain_message(request, e)})
+        await web_of(request).settle()
         flash(request, done)
         target = _field(form, "target", 64) if action == "merge" else code
         return see_other(f"/console/customers/{target}")

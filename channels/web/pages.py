@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 # The access log's `surface` for reads through the console.
 SURFACE = "console"
+# The views a page shows, which `Web.settle` waits for.
+SHOWN_VIEWS = ("inbox", "timeline", "customers")
+SETTLE_BATCH = 500  # a form adds a few events; a backlog is the runner's to apply
 MAX_FORM_BYTES = 1024 * 1024  # forms without files; uploads have their own limit
 
 
@@ -72,6 +75,17 @@ class Web:
     async def run(self, command: object) -> Any:
         """Hand a command to the dispatcher, off the event loop."""
         return await run_in_threadpool(self.app.handle, command)
+
+    async def settle(self) -> None:
+        """Bring the views a page shows up to what was just written, so the page
+        an agent is sent back to after a form shows what they did (and carries
+        its version, or their next form would report a change that was their
+        own).  The projection thread may be applying the same events at the
+        same moment; the views' tracking makes that safe (the loser carries on
+        from where the winner got to)."""
+        for name in SHOWN_VIEWS:
+            projector = self.models.projector(name)
+            await run_in_threadpool(projector.catch_up, SETTLE_BATCH, 2)
 
     async def shown(self, reference: str, timeout: float = 3.0) -> None:
         """Wait (briefly) until the read models show a request just recorded, so

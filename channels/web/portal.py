@@ -202,6 +202,7 @@ async def follow_up(request: Request, user: SessionUser) -> Response:
     except DomainError as e:
         return await request_page(request, user, {"follow-up": domain_message(request, e)},
                                   {"body": body if isinstance(body, str) else ""}, 400)
+    await web.settle()
     flash(request, N_("Sent. We will answer here."))
     return see_other(f"/portal/requests/{reference}")
 
@@ -216,6 +217,7 @@ async def _status(request: Request, user: SessionUser, status: str, done: str) -
     except DomainError as e:
         return await request_page(request, user, {status: domain_message(request, e)},
                                   status_code=422)
+    await web_of(request).settle()
     flash(request, done)
     return see_other(f"/portal/requests/{reference}")
 
@@ -241,6 +243,7 @@ async def rate(request: Request, user: SessionUser) -> Response:
     except DomainError as e:
         return await request_page(request, user, {"rate": domain_message(request, e)},
                                   status_code=422)
+    await web_of(request).settle()
     flash(request, N_("Thank you for your rating."))
     return see_other(f"/portal/requests/{reference}")
 

@@ -143,6 +143,7 @@ def _endpoint(action: str) -> Callable[[Request, SessionUser], Any]:
             return await _again(request, user, reference, kept,
                                 {action: domain_message(request, e)}, None,
                                 STATUS_BY_CODE.get(e.code, 400))
+        await web_of(request).settle()
         flash(request, done)
         return see_other(f"/console/requests/{reference}")
 

@@ -59,7 +59,8 @@ def change_request(
 
     def attempt() -> None:
         request = load_request(store, reference)
-        if expected_version is not None and request.version != expected_version:
+        if expected_version is not None and request.version != expected_version \
+                and not only_receipts_since(store, request, expected_version):
             raise ConcurrentChange(
                 f"{reference} changed since you loaded it (version {expected_version}, "
                 f"now {request.version}); reload and try again"
@@ -68,6 +69,20 @@ def change_request(
         store.save(Pending([request, *others]))
 
     store.retrying(attempt)
+
+
+# What happens to a request without anyone acting on it: a reply going out (or
+# failing to, for now).  An agent who loaded the page before a receipt has
+# missed nothing they would write differently, so it is not a concurrent change.
+RECEIPTS = ("ReplyDelivered", "ReplyDeliveryFailed")
+
+
+def only_receipts_since(store: Store, request: ServiceRequest, version: int) -> bool:
+    """Whether every event after `version` is a delivery receipt."""
+    if version > request.version or version < 1:
+        return False
+    later = store.app.repository.event_store.get(request.id, gt=version)
+    return all(type(event).__name__ in RECEIPTS for event in later)
 
 
 @handlers(OpenRequest)

@@ -310,3 +310,17 @@ def test_concurrent_redelivery_from_two_threads_records_once(store: Database) ->
     finally:
         for application in apps:
             application.close()
+
+
+def test_a_delivery_receipt_is_not_a_change_an_agent_missed(desk: Ledgerdesk) -> None:
+    ref = desk.handle(RecordInbound(email("<v1@acme.cn>"))).reference
+    reply = desk.handle(QueueReply(ref, "已收到", actor=AGENT))
+    seen = desk.service_request(ref).version  # the page the agent loaded
+    desk.handle(MarkReplyFailed(ref, reply, "relay busy", attempt=1, final=False))
+    desk.handle(MarkReplyDelivered(ref, reply, "<r@desk>"))
+    desk.handle(AddNote(ref, "receipts only since: accepted", actor=AGENT, expected_version=seen))
+    with pytest.raises(ConcurrentChange):  # the note above is a real change
+        desk.handle(AddNote(ref, "now stale", actor=AGENT, expected_version=seen))
+    with pytest.raises(ConcurrentChange):  # a version from the future is no version
+        desk.handle(AddNote(ref, "x", actor=AGENT,
+                            expected_version=desk.service_request(ref).version + 5))

@@ -12,7 +12,7 @@
     if (!answer.ok) return;
     const fresh = new DOMParser().parseFromString(await answer.text(), "text/html").body.firstElementChild;
     if (!fresh || fresh.id !== el.id) return;
-    if (el.dataset.version && fresh.dataset.version === el.dataset.version) return;
+    if (fresh.innerHTML === el.innerHTML) return;  // nothing new to show
     const before = new Set(Array.from(el.querySelectorAll("[data-reference], [data-kind]")).map(keyOf));
     const selected = el.querySelector("tr.selected");
     const selectedRef = selected && selected.getAttribute("data-reference");
@@ -45,6 +45,11 @@
     if (document.getElementById("chat")) return;  // the chat listens for itself (chat.js)
     const source = new EventSource("/live");
     let pending = null;
+    // Changes made between this page's rendering and the stream's opening are
+    // not announced: look once when it opens (and again after a reconnect).
+    source.addEventListener("open", function () {
+      livePartsOf(document).forEach(function (el) { refresh(el).catch(function () {}); });
+    });
     source.addEventListener("change", function () {
       if (pending) return;
       pending = setTimeout(function () {
