@@ -22,6 +22,7 @@ from domain.requests.commands import (
     RecordInbound,
 )
 from domain.users.commands import AddUser, IssueToken
+from ledgerdesk import demo_account
 
 DEMO_PASSWORD = "ledgerdesk-demo"
 ACTOR = "demo-loader"
@@ -123,4 +124,5 @@ def load(app: Ledgerdesk) -> dict[str, str]:
                         "Photograph the damage and the box\nOpen a return request with the "
                         "order number\nA replacement ships after manager approval", "faq",
                         actor=ACTOR, tags=["return", "toner"], language="en"))
+    demo_account.load(app)  # HUAXIN's orders, shipments, invoices, payments, returns
     return tokens
