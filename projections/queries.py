@@ -124,6 +124,10 @@ def search_clause(models: ReadModels, text: str, where: list[str], args: list[An
     needle = text.strip()
     if not needle:
         return
+    if ids.REFERENCE_PATTERN.fullmatch(needle.upper()):  # a reference: nothing else to search
+        where.append("reference = ?")
+        args.append(needle.upper())
+        return
     pattern = like_pattern(needle)
     mentioning = _requests_mentioning(models, needle)
     ids_marks = ", ".join("?" for _ in mentioning) or "NULL"
@@ -173,8 +177,9 @@ def queue_counts(models: ReadModels, who: Principal) -> dict[str, int]:
                 AS sla_at_risk,
               SUM(CASE WHEN status IN ({open_marks}) AND delivery_failed = 1 THEN 1 ELSE 0 END)
                 AS delivery_failed
-            FROM inbox""",
-        [*open_args, *open_args, *open_args, who.email, *open_args, risk, *open_args])
+            FROM inbox WHERE status IN ({open_marks})""",
+        [*open_args, *open_args, *open_args, who.email, *open_args, risk, *open_args,
+         *open_args])
     counts = {name: int(value or 0) for name, value in row.items()}
     for r in models["inbox"].query(
             f"SELECT channel, COUNT(*) AS n FROM inbox WHERE status IN ({open_marks}) "

@@ -39,6 +39,8 @@ class TimelineView(View):
             data TEXT NOT NULL,
             PRIMARY KEY (request_id, position)
         )""",
+        # The console's text search reads the newest rows first.
+        "CREATE INDEX IF NOT EXISTS timeline_position ON timeline (position)",
     )
 
     def __init__(self) -> None:

@@ -57,7 +57,9 @@ async def inbox_context(request: Request, user: SessionUser) -> dict[str, Any]:
         problem = None
     except DomainError as e:  # a hand-edited URL: say so, show an empty list
         found, problem = {"items": [], "next_cursor": None}, e.message
-    counts = await run_in_threadpool(queries.queue_counts, web.models, user.principal)
+    counts = await run_in_threadpool(
+        web.recent_counts.get, user.principal.email,
+        lambda: queries.queue_counts(web.models, user.principal))
     references = [item["reference"] for item in found["items"]]
     seen: dict[str, str] = {}
     if web.access_log is not None and references:
@@ -99,7 +101,7 @@ async def request_context(request: Request, user: SessionUser, reference: str
     inbound = [e for e in found["timeline"]
                if e.get("direction") == "inbound" and e.get("channel")]
     reply_channel = inbound[-1]["channel"] if inbound else found["channel"]
-    staff = await run_in_threadpool(_staff, web)
+    staff = await run_in_threadpool(web.recent_staff.get, "staff", lambda: _staff(web))
     kb_query = request.query_params.get("kb", "").strip()[:200]
     articles = await run_in_threadpool(_articles, web, kb_query) if kb_query else []
     return {"sr": found, "customer": customer, "reply_channel": reply_channel, "staff": staff,

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from starlette.routing import Route
 from channels.web.csrf import FIELD as CSRF_FIELD
 from channels.web.csrf import check_csrf, csrf_token
 from channels.web.i18n import LANGUAGES, Formatter, negotiate, parse_moment, translations
+from channels.web.recent import Recent
 from channels.web.sessions import SessionUser, session_user
 from channels.web.uploads import MAX_FILES
 from domain import access
@@ -66,6 +67,9 @@ class Web:
     secret_key: str
     blobs: BlobStore | None = None
     presence: ChatPresence | None = None
+    # The sidebar's counts and the assignee list, kept briefly (channels.web.recent).
+    recent_counts: Recent = field(default_factory=lambda: Recent(2.0))
+    recent_staff: Recent = field(default_factory=lambda: Recent(30.0))
 
     @property
     def form_limit(self) -> int:
