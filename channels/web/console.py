@@ -121,7 +121,10 @@ def mark_deliveries(timeline: list[dict[str, Any]]) -> None:
         elif entry["kind"] == "delivery_failed" and reply_id:
             states[reply_id] = "failed" if data.get("final", True) else "retrying"
     number_attachments(timeline)
+    said = {e["body"] for e in timeline if e["kind"] == "message" and e.get("body")}
     for entry in timeline:
+        if entry["kind"] == "opened" and entry.get("body") in said:
+            entry["body"] = ""  # the message that opened it follows, with this text
         if entry["kind"] == "reply":
             data = entry.get("data") or {}
             entry["delivery"] = states.get(data.get("reply_id", ""), "queued")

@@ -151,7 +151,7 @@ def ago(fmt: Formatter, value: str | None) -> str:
     if when is None:
         return ""
     return format_timedelta(when - datetime.now(UTC), add_direction=True, threshold=1.5,
-                            locale=fmt.locale)
+                            format="short", locale=fmt.locale)
 
 
 def url_with(request: Request) -> Callable[..., str]:
