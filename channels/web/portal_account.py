@@ -32,6 +32,8 @@ from projections import account
 KINDS = {"orders": "order", "shipments": "shipment", "invoices": "invoice",
          "payments": "payment", "returns": "return"}
 PLURAL = {kind: plural for plural, kind in KINDS.items()}
+# A document's day as the pages write moments (channels.web.i18n): 2026年11月23日 / 23 Nov 2026.
+DAY_PATTERNS = {"zh-CN": "yyyy年M月d日", "en": "d MMM yyyy"}
 
 # Msgids of the account's words, for `fmt.gettext("account_status:" ~ status)`.
 LABELS = (
@@ -68,7 +70,8 @@ def _kind(request: Request) -> str:
 
 def _helpers(request: Request) -> dict[str, Any]:
     """Money and days in the reader's locale; the view keeps them as text."""
-    locale = formatter_of(request).locale
+    fmt = formatter_of(request)
+    locale = fmt.locale
 
     def money(amount: str | None, currency: str | None) -> str:
         if not amount:
@@ -85,7 +88,8 @@ def _helpers(request: Request) -> dict[str, Any]:
         if not value:
             return "—"
         try:
-            return format_date(date.fromisoformat(value), "medium", locale=locale)
+            return format_date(date.fromisoformat(value), DAY_PATTERNS.get(fmt.language, "medium"),
+                               locale=locale)
         except ValueError:
             return value
 
