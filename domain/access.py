@@ -10,6 +10,7 @@ reference looks exactly like an unknown one to them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -18,6 +19,12 @@ from domain.vocabulary import CUSTOMER_ROLES, STAFF_ROLES
 
 STAFF: Final = frozenset(STAFF_ROLES)
 CUSTOMERS: Final = frozenset(CUSTOMER_ROLES)
+
+# The portal's modules an admin grants to a partner organisation (seed 003);
+# customers have them all.  Home and preferences are not modules: everyone has them.
+PORTAL_MODULES: Final = ("requests", "products", "knowledge", "account", "chat")
+# Customers whose people sign in as partners: dealers and authorised repair shops.
+PARTNER_CLASSIFICATIONS: Final = ("partner", "dealer", "repair_shop")
 
 ALLOWED: Final[dict[str, frozenset[str]]] = {
     # reads
@@ -38,6 +45,8 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     "manage_customers": STAFF,
     "manage_products": STAFF,
     "manage_users": frozenset({"admin"}),  # list, deactivate, revoke tokens
+    "manage_partners": frozenset({"admin"}),  # which portal modules a partner may use
+    "invite_users": STAFF,  # a customer's contact to the portal, by a one-time link
     "erase_customers": frozenset({"admin"}),  # crypto-shred a customer's personal data
     # the portal: customers and partners on their own organisation's requests
     "use_portal": CUSTOMERS,
@@ -68,6 +77,11 @@ class Principal:
             role in CUSTOMERS for role in self.roles
         )
 
+    @property
+    def is_partner(self) -> bool:
+        """A dealer's or repair shop's person: the portal's modules are granted."""
+        return self.is_customer_side and "partner" in self.roles
+
     def may(self, permission: str) -> bool:
         return any(role in ALLOWED[permission] for role in self.roles)
 
@@ -88,3 +102,21 @@ def require_visible(who: Principal, customer_code: str | None, what: str) -> Non
     not something a customer of another organisation may learn."""
     if who.is_customer_side and customer_code != who.customer_code:
         raise NotFound(f"no {what}")
+
+
+def visible_modules(who: Principal, granted: Iterable[str] | None) -> tuple[str, ...]:
+    """The portal modules `who` may use: a partner those granted to their
+    organisation (none until an admin grants some), everyone else all."""
+    if not who.is_partner:
+        return PORTAL_MODULES
+    wanted = set(granted or ())
+    return tuple(m for m in PORTAL_MODULES if m in wanted)
+
+
+def require_module(who: Principal, granted: Iterable[str] | None, module: str) -> None:
+    """Refuse a partner a module not granted to their organisation, on every
+    surface alike (pages, JSON API): a grant that only hid a tab would not be one."""
+    if module not in PORTAL_MODULES:
+        raise ValueError(f"no portal module named {module!r}")
+    if module not in visible_modules(who, granted):
+        raise PermissionDenied("this part of the portal is not enabled for your organisation")

@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 from domain import ids
 from domain.aggregates.user import User
 from domain.application import Ledgerdesk
-from domain.customers.commands import AddContact, AssignRepresentative, RegisterCustomer
+from domain.customers.commands import (
+    AddContact,
+    AssignRepresentative,
+    GrantModules,
+    RegisterCustomer,
+)
 from domain.installed_base.commands import ChangeProductStatus, RegisterProduct
 from domain.knowledge.commands import PublishArticle
 from domain.requests.commands import (
@@ -51,6 +56,8 @@ def load(app: Ledgerdesk) -> dict[str, str]:
         "NORDIC", "Nordic Print Services AB", actor=ACTOR, classification="dealer",
         identities=[("email", "anna@nordicprint.example.com"), ("telegram", "5550101")],
     ))
+    # A dealer (seed 003): its people use the modules an admin granted, not all of them.
+    app.handle(GrantModules("NORDIC", ["requests", "products", "knowledge"], actor=ACTOR))
     app.handle(AddContact("HUAXIN", "李伟", actor=ACTOR, department="设备科", phone="13800000001",
                     email="li.wei@huaxin.example.cn"))
     logins = {

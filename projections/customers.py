@@ -12,7 +12,7 @@ customer's record by quoting a serial.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain import ids
 from domain.aggregates.contact import CustomerContact
@@ -23,13 +23,16 @@ from domain.aggregates.service_request import ServiceRequest
 from projections.redaction import erase_json_columns, erased_text_sql, marks
 from projections.view import Db, View, from_json, handles, iso, to_json
 
+if TYPE_CHECKING:
+    from projections.storage import ViewStorage
+
 # A unit's personal columns, and the column naming whose key sealed each.
 PERSONAL_PRODUCT_COLUMNS = {"name": "name_owner", "install_address": "address_owner"}
 
 
 class CustomersView(View):
     name = "customers"
-    version = 3  # 3: whose key wrote a unit's name and address, for erasure
+    version = 4  # 3: whose key wrote a unit's name and address, for erasure; 4: portal modules
     tables = ("customers", "customer_contacts", "customer_products", "request_products",
               "unit_requests")
     schema = (
@@ -48,7 +51,8 @@ class CustomersView(View):
             preferences TEXT NOT NULL,
             registered_at TEXT NOT NULL,
             contact_count INTEGER NOT NULL DEFAULT 0,
-            last_contact_at TEXT
+            last_contact_at TEXT,
+            portal_modules TEXT NOT NULL DEFAULT '[]'
         )""",
         """CREATE TABLE IF NOT EXISTS customer_contacts (
             customer_id TEXT NOT NULL,
@@ -154,6 +158,10 @@ class CustomersView(View):
         preferences = self._json(db, e, "preferences")
         preferences.update(e.preferences)
         self._set(db, e, "preferences", to_json(preferences))
+
+    @handles(Customer.ModulesGranted)
+    def modules_granted(self, db: Db, e: Any, position: int) -> None:
+        self._set(db, e, "portal_modules", to_json(list(e.modules)))
 
     @handles(Customer.MergedInto)
     def merged(self, db: Db, e: Any, position: int) -> None:
@@ -276,3 +284,10 @@ class CustomersView(View):
     def _set(db: Db, e: Any, column: str, value: Any) -> None:
         db.execute(f"UPDATE customers SET {column} = ? WHERE id = ?",
                    (value, str(e.originator_id)))
+
+
+def granted_modules(storage: ViewStorage, code: str) -> list[str]:
+    """The portal modules granted to a partner organisation (domain.access), one
+    indexed read: the portal asks on every page a partner opens."""
+    rows = storage.query("SELECT portal_modules FROM customers WHERE code = ?", (code,))
+    return list(from_json(rows[0]["portal_modules"])) if rows else []

@@ -34,6 +34,7 @@ from domain.text import unsafe_character
 from projections import access_log, knowledge, queries
 from projections.access_log import AccessLog
 from projections.audit import verify
+from projections.customers import granted_modules
 from projections.registry import ReadModels
 from projections.runner import Projector
 from read_api.openapi import (
@@ -120,7 +121,16 @@ class Queries:
         check_inbox_cursor(params.get("cursor"))
         return await run_in_threadpool(queries.inbox, self.models, who, params)
 
+    async def _module(self, who: Principal, module: str) -> None:
+        """A partner reads here only what a granted portal module shows (the
+        same grant the portal's pages check, from the customers view)."""
+        if who.is_partner:
+            granted = await run_in_threadpool(granted_modules, self.models["customers"],
+                                              who.customer_code or "")
+            access.require_module(who, granted, module)
+
     async def service_request(self, request: Request, who: Principal) -> Any:
+        await self._module(who, "requests")
         reference = request.path_params["ref"]
         if not ids.REFERENCE_PATTERN.fullmatch(reference):
             raise NotFound(f"no service request {reference!r}")
@@ -129,6 +139,7 @@ class Queries:
         return found
 
     async def customer_360(self, request: Request, who: Principal) -> Any:
+        await self._module(who, "requests")
         code = request.path_params["code"]
         if not is_possible_code(code):
             raise NotFound(f"no customer {code!r}")
@@ -190,6 +201,7 @@ class Queries:
                 "first_broken": result.first_broken}
 
     async def kb_search(self, request: Request, who: Principal) -> Any:
+        await self._module(who, "knowledge")
         limit = checked_limit(request.query_params.get("limit"), KB_MAX_LIMIT) or 10
         query = request.query_params.get("q", "")
         check_storable("q", query)

@@ -31,11 +31,13 @@ from starlette.routing import Route
 from channels.web.csrf import FIELD as CSRF_FIELD
 from channels.web.csrf import check_csrf, csrf_token
 from channels.web.i18n import LANGUAGES, Formatter, negotiate, parse_moment, translations
+from channels.web.portal_modules import SCOPE_KEY as MODULES_KEY
+from channels.web.portal_modules import check_portal_module
 from channels.web.recent import Recent
 from channels.web.sessions import SessionUser, session_user
 from channels.web.uploads import MAX_FILES
 from domain import access
-from domain.access import Principal
+from domain.access import PORTAL_MODULES, Principal
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore, BlobTooLarge
 from domain.errors import DomainError, NotFound, PermissionDenied
@@ -139,8 +141,14 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         request=request, user=user, who=user.principal if user else None,
         lang=language, fmt=fmt, csrf_field=CSRF_FIELD, csrf_token=csrf_token(request),
         flash=request.session.pop("flash", None), url_with=url_with(request),
-        ago=lambda value: ago(fmt, value), quote=quote, **context)
+        ago=lambda value: ago(fmt, value), quote=quote,
+        portal_modules=_modules_or_all(request.scope.get(MODULES_KEY)), **context)
     return HTMLResponse(page, status_code=status_code)
+
+
+def _modules_or_all(modules: tuple[str, ...] | None) -> tuple[str, ...]:
+    """A partner's granted modules (maybe none); everyone else sees them all."""
+    return PORTAL_MODULES if modules is None else modules
 
 
 def ago(fmt: Formatter, value: str | None) -> str:
@@ -210,6 +218,8 @@ def page(path: str, handler: PageHandler, permission: str | None = None,
             await remember_language(request, web_of(request))
             if permission is not None:
                 access.require(user.principal, permission)
+            request.scope[MODULES_KEY] = await check_portal_module(
+                web_of(request).models, request.url.path, user.principal)
             return await handler(request, user)
         except NotFound as e:
             return error_page(request, 404, e.message)

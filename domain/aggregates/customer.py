@@ -35,6 +35,7 @@ class Customer(Aggregate):
             "IdentityUnlinked": fields(plain="kind", personal="value"),
             "RepresentativeAssigned": fields(plain="user_email"),
             "PreferencesSet": fields(personal="preferences"),
+            "ModulesGranted": fields(plain="modules"),
             "RequestLinked": fields(plain="reference"),
             "RequestUnlinked": fields(plain="reference"),
             "ContactRecorded": fields(
@@ -70,6 +71,7 @@ class Customer(Aggregate):
         self.identities: list[str] = []  # "kind:value", in the order they were linked
         self.representative: str | None = None
         self.preferences: dict[str, Any] = {}
+        self.portal_modules: list[str] = []  # granted to a partner (domain.access)
         self.requests: list[str] = []
         self.merged_into: str | None = None
         self.absorbed: list[str] = []  # codes merged into this customer
@@ -155,6 +157,17 @@ class Customer(Aggregate):
     @event("PreferencesSet")
     def _preferences_set(self, preferences: dict[str, Any], actor: str) -> None:
         self.preferences.update(preferences)
+
+    def grant_modules(self, modules: list[str], actor: str) -> None:
+        """The whole set of portal modules a partner organisation may use: a
+        grant replaces the one before, so the history reads as a list of settings."""
+        self.require_active()
+        if sorted(modules) != sorted(getattr(self, "portal_modules", [])):
+            self._modules_granted(modules=modules, actor=actor)
+
+    @event("ModulesGranted")
+    def _modules_granted(self, modules: list[str], actor: str) -> None:
+        self.portal_modules = list(modules)
 
     @event("RequestLinked")
     def link_request(self, reference: str, actor: str) -> None:

@@ -75,6 +75,16 @@ class SetPreferences:
 
 
 @dataclass(frozen=True)
+class GrantModules:
+    """The portal modules (domain.access.PORTAL_MODULES) a partner organisation's
+    people may use; replaces the previous grant (an empty list grants none)."""
+
+    code: str
+    modules: Sequence[str]
+    actor: str
+
+
+@dataclass(frozen=True)
 class MergeCustomer:
     """Fold a (usually provisional) customer into a real one."""
 

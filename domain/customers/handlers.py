@@ -6,12 +6,14 @@ import uuid
 from uuid import UUID
 
 from domain import ids
+from domain.access import PARTNER_CLASSIFICATIONS, PORTAL_MODULES
 from domain.aggregates.customer import Customer
 from domain.aggregates.identity import ChannelIdentity
 from domain.commands import Handlers
 from domain.customers.commands import (
     AddContact,
     AssignRepresentative,
+    GrantModules,
     LinkIdentity,
     MergeCustomer,
     RegisterCustomer,
@@ -181,6 +183,22 @@ def assign_representative(store: Store, c: AssignRepresentative) -> None:
 def set_preferences(store: Store, c: SetPreferences) -> None:
     store.change(lambda: load_customer(store, c.code),
                  lambda customer: customer.set_preferences(c.preferences, c.actor))
+
+
+@handlers(GrantModules)
+def grant_modules(store: Store, c: GrantModules) -> None:
+    for module in c.modules:
+        require_one_of(module, PORTAL_MODULES, "modules")
+    # In the order of PORTAL_MODULES, once each: a grant reads the same however it was sent.
+    modules: list[str] = [m for m in PORTAL_MODULES if m in set(c.modules)]
+
+    def grant(customer: Customer) -> None:
+        if customer.classification not in PARTNER_CLASSIFICATIONS:
+            raise invalid("modules", "portal modules are granted to partner organisations "
+                                     "(partner, dealer, repair shop) only")
+        customer.grant_modules(modules, c.actor)
+
+    store.change(lambda: load_customer(store, c.code), grant)
 
 
 @handlers(MergeCustomer)
