@@ -176,7 +176,8 @@ def queue_counts(models: ReadModels, who: Principal) -> dict[str, int]:
                        AND sla_due_at IS NOT NULL AND sla_due_at < ? THEN 1 ELSE 0 END)
                 AS sla_at_risk,
               SUM(CASE WHEN status IN ({open_marks}) AND delivery_failed = 1 THEN 1 ELSE 0 END)
-                AS delivery_failed
+                AS delivery_failed,
+              SUM(CASE WHEN fax_unverified > 0 THEN 1 ELSE 0 END) AS fax_verification
             FROM inbox WHERE status IN ({open_marks})""",
         [*open_args, *open_args, *open_args, who.email, *open_args, risk, *open_args,
          *open_args])

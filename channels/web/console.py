@@ -31,7 +31,10 @@ from projections.knowledge import search as kb_search
 # The sidebar, in order: (queue parameter, label).  Labels are msgids.
 QUEUES = (("", N_("All open")), ("unassigned", N_("Unassigned")), ("mine", N_("Mine")),
           ("pending_customer", N_("Waiting for customer")), ("escalated", N_("Escalated")),
-          ("sla_at_risk", N_("SLA at risk")), ("delivery_failed", N_("Delivery failed")))
+          ("sla_at_risk", N_("SLA at risk")), ("delivery_failed", N_("Delivery failed")),
+          ("fax_verification", N_("Fax to verify")))
+# Queues with a page of their own instead of the inbox's list (channels.web.fax_pages).
+QUEUE_PAGES = {"fax_verification": "/console/faxes"}
 LIST_PARAMS = ("queue", "channel", "status", "q", "cursor")
 PAGE_SIZE = 50
 
@@ -71,7 +74,7 @@ async def inbox_context(request: Request, user: SessionUser) -> dict[str, Any]:
     listed = {k: v for k, v in params.items() if k not in ("cursor", "limit")}
     return {"live_list": "/console?" + urlencode({**listed, "part": "list"}),
             "items": found["items"], "next_cursor": found["next_cursor"], "counts": counts,
-            "queues": QUEUES, "channels": CHANNELS,
+            "queues": QUEUES, "queue_pages": QUEUE_PAGES, "channels": CHANNELS,
             "params": params, "problem": problem}
 
 

@@ -19,6 +19,7 @@ from channels.web.audit_pages import audit_routes
 from channels.web.chat import chat_routes
 from channels.web.console import console_routes
 from channels.web.customer_pages import customer_routes
+from channels.web.fax_pages import fax_routes
 from channels.web.live import LiveFeed, live_routes
 from channels.web.login import login_routes
 from channels.web.pages import Web
@@ -49,6 +50,7 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *request_form_routes(),
         *attachment_routes(),
         *customer_routes(),
+        *fax_routes(),
         *audit_routes(),
         *portal_routes(),
         *account_routes(),
