@@ -30,8 +30,21 @@ INBOX_COLUMNS = ("reference, customer_code, subject, channel, status, priority, 
                  "last_activity_at, sla_due_at, awaiting_reply, delivery_failed, type")
 
 
+# How the inbox can be ordered: (the key, as SQL over the inbox's columns; newest
+# or highest first?).  The reference breaks ties, so keyset paging by
+# (key, reference) never skips or repeats a row.
+INBOX_SORTS: dict[str, tuple[str, bool]] = {
+    "activity": ("last_activity_at", True),
+    "sla": ("COALESCE(sla_due_at, '9999-12-31')", False),  # due soonest first, none last
+    "priority": ("CASE priority WHEN 'urgent' THEN '3' WHEN 'high' THEN '2' "
+                 "WHEN 'normal' THEN '1' ELSE '0' END", True),
+}
+
+
 def encode_cursor(row: dict[str, Any]) -> str:
-    raw = json.dumps([row["last_activity_at"], row["reference"]]).encode()
+    """Where the next page starts: the last row's sort key and reference."""
+    raw = json.dumps([str(row.get("sort_key", row["last_activity_at"])),
+                      row["reference"]]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -95,13 +108,19 @@ def inbox(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[st
         args.append(channel)
     if params.get("q"):
         search_clause(models, params["q"], where, args)
+    sort = params.get("sort") or "activity"
+    if sort not in INBOX_SORTS:
+        raise invalid("sort", f"sort must be one of {', '.join(INBOX_SORTS)}")
+    key, descending = INBOX_SORTS[sort]
     if params.get("cursor"):
-        at, reference = decode_cursor(params["cursor"])
-        where.append("(last_activity_at < ? OR (last_activity_at = ? AND reference < ?))")
-        args.extend([at, at, reference])
-    sql = (f"SELECT {INBOX_COLUMNS} FROM inbox"
+        after, reference = decode_cursor(params["cursor"])
+        beyond = "<" if descending else ">"
+        where.append(f"({key} {beyond} ? OR ({key} = ? AND reference {beyond} ?))")
+        args.extend([after, after, reference])
+    order = "DESC" if descending else "ASC"
+    sql = (f"SELECT {INBOX_COLUMNS}, {key} AS sort_key FROM inbox"
            + (" WHERE " + " AND ".join(where) if where else "")
-           + " ORDER BY last_activity_at DESC, reference DESC LIMIT ?")
+           + f" ORDER BY {key} {order}, reference {order} LIMIT ?")
     rows = models["inbox"].query(sql, [*args, limit + 1])
     items = [_inbox_item(r) for r in rows[:limit]]
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
@@ -190,7 +209,7 @@ def queue_counts(models: ReadModels, who: Principal) -> dict[str, int]:
 
 
 def _inbox_item(row: dict[str, Any]) -> dict[str, Any]:
-    item = dict(row)
+    item = {k: v for k, v in row.items() if k != "sort_key"}
     item["awaiting_reply"] = bool(item["awaiting_reply"])
     item["delivery_failed"] = bool(item["delivery_failed"])
     return item

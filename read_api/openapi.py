@@ -28,7 +28,7 @@ from domain.vocabulary import (
     ROLES,
     STATUSES,
 )
-from projections.queries import QUEUES
+from projections.queries import INBOX_SORTS, QUEUES
 
 INBOX_MAX_LIMIT = 200
 AUDIT_ACTOR_MAX_LENGTH = 320
@@ -316,7 +316,7 @@ OPENAPI: dict[str, Any] = {
             "Agent queues: open requests, newest activity first", _page(INBOX_ITEM),
             errors=("400", *QUERY_ERRORS),
             query={"queue": _filter(QUEUES), "channel": _filter(CHANNELS),
-                   "status": _filter(STATUSES),
+                   "status": _filter(STATUSES), "sort": _filter(tuple(INBOX_SORTS)),
                    "limit": _limit(INBOX_MAX_LIMIT),
                    "cursor": {"type": "string", "maxLength": CURSOR_MAX_LENGTH,
                               "pattern": "^[A-Za-z0-9_-]*$",

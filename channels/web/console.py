@@ -35,7 +35,10 @@ QUEUES = (("", N_("All open")), ("unassigned", N_("Unassigned")), ("mine", N_("M
           ("fax_verification", N_("Fax to verify")))
 # Queues with a page of their own instead of the inbox's list (channels.web.fax_pages).
 QUEUE_PAGES = {"fax_verification": "/console/faxes"}
-LIST_PARAMS = ("queue", "channel", "status", "q", "cursor")
+LIST_PARAMS = ("queue", "channel", "status", "q", "sort", "cursor")
+# The list's orders, as the sort menu offers them (projections.queries.INBOX_SORTS).
+SORTS = (("activity", N_("Last activity")), ("sla", N_("Due soonest")),
+         ("priority", N_("Priority")))
 PAGE_SIZE = 50
 
 
@@ -74,7 +77,7 @@ async def inbox_context(request: Request, user: SessionUser) -> dict[str, Any]:
     listed = {k: v for k, v in params.items() if k not in ("cursor", "limit")}
     return {"live_list": "/console?" + urlencode({**listed, "part": "list"}),
             "items": found["items"], "next_cursor": found["next_cursor"], "counts": counts,
-            "queues": QUEUES, "queue_pages": QUEUE_PAGES, "channels": CHANNELS,
+            "sorts": SORTS, "queues": QUEUES, "queue_pages": QUEUE_PAGES, "channels": CHANNELS,
             "params": params, "problem": problem}
 
 

@@ -327,3 +327,40 @@ def test_a_reply_carries_attached_files_and_an_oversize_one_is_refused(
         assert download.content == b"%PDF-1.4 manual"
     finally:
         models.close()
+
+
+def test_the_inbox_sorts_by_due_time_and_priority_and_pages_without_gaps(desk: Desk) -> None:
+    from domain.access import Principal
+    from domain.requests.commands import OpenRequest
+    from projections import queries
+
+    for priority in ("low", "urgent", "normal", "high", "urgent"):
+        desk.app.handle(OpenRequest("ACME", "support", f"{priority} one", actor=AGENT,
+                                    priority=priority))
+    desk.project()
+    agent = Principal(AGENT, ("agent",), None)
+
+    def walk(sort: str) -> list[dict[str, Any]]:
+        seen, cursor = [], None
+        while True:
+            page = queries.inbox(desk.models, agent,
+                                 {"sort": sort, "limit": "2", **({"cursor": cursor} if cursor
+                                                                 else {})})
+            seen.extend(page["items"])
+            cursor = page["next_cursor"]
+            if not cursor:
+                return seen
+
+    by_priority = walk("priority")
+    assert len({r["reference"] for r in by_priority}) == len(by_priority) == 6
+    ranks = {"urgent": 3, "high": 2, "normal": 1, "low": 0}
+    assert [ranks[r["priority"]] for r in by_priority] == sorted(
+        (ranks[r["priority"]] for r in by_priority), reverse=True)
+    by_due = walk("sla")
+    dues = [r["sla_due_at"] or "9999" for r in by_due]
+    assert dues == sorted(dues) and len(by_due) == 6  # urgent (1 h) first
+    agent_browser = desk.browser()
+    sign_in(agent_browser, AGENT)
+    page = agent_browser.get("/console?sort=priority").text
+    assert page.index("urgent one") < page.index("low one")
+    assert agent_browser.get("/console?sort=nonsense").status_code == 200  # said, not crashed

@@ -124,6 +124,13 @@
     if (link) link.click();
   });
 
+  // A menu marked data-autosubmit applies its choice at once (its button stays
+  // for keyboards and for browsers without script).
+  document.addEventListener("change", function (event) {
+    const menu = event.target.closest && event.target.closest("select[data-autosubmit]");
+    if (menu && menu.form) menu.form.submit();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     countdowns(document);
     markCurrent(document);
