@@ -55,6 +55,7 @@ from domain.sealing import (
 from domain.store import Store
 from domain.text import check_command
 from domain.users import handlers as users
+from domain.users import links as password_links
 
 HANDLERS: dict[type, Handler] = merged(
     customers.handlers,
@@ -64,6 +65,7 @@ HANDLERS: dict[type, Handler] = merged(
     chat_links.handlers,
     faxes.handlers,
     users.handlers,
+    password_links.handlers,
     knowledge.handlers,
     installed_base.handlers,
     account.handlers,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -100,6 +100,8 @@ def create_app(
     secure_cookies: bool = False,
     blobs: BlobStore | None = None,
     channel_routes: Sequence[BaseRoute] = (),
+    send_mail: Callable[[str, str, str], Awaitable[None]] | None = None,
+    public_url: str = "",
 ) -> Starlette:
     """`readiness` answers /readyz (ready?, detail); without it the projections'
     lag is reported and the process is always ready.  `access_log`: where staff
@@ -108,7 +110,9 @@ def create_app(
     session cookies (a random one per app when not given: sessions then end
     with the process).  `channel_routes`: the channels' own endpoints (webhooks,
     gateway uploads), mounted as they come (ledgerdesk.server mounts each under
-    /channels/<name>)."""
+    /channels/<name>).  `send_mail(to, subject, body)` sends the portal's
+    invitations and password resets (None: the console shows the link to hand
+    over); `public_url` is the base of those links."""
     probes = public_routes(models, readiness)
     authenticated: list[BaseRoute] = [*query_routes(app, models, access_log),
                                       *command_routes(app)]
@@ -118,7 +122,8 @@ def create_app(
               LoginAttempts(access_log.transactions, secret_key or "")
               if access_log is not None else None,
               secret_key or secrets.token_urlsafe(32), blobs,
-              ChatPresence(access_log.transactions) if access_log is not None else None)
+              ChatPresence(access_log.transactions) if access_log is not None else None,
+              send_mail=send_mail, public_url=public_url)
     feed = LiveFeed(lambda: live_positions(models))
     routes: list[BaseRoute] = [
         *probes,

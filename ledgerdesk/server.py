@@ -16,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
+from channels.email.notify import notifier
 from ledgerdesk.asgi import create_app
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.runtime import Runtime
@@ -39,7 +40,9 @@ def serve(services: Services, host: str, port: int) -> None:
     asgi = create_app(services.app, runtime.models, readiness, lifespan=_jobs(runtime),
                       access_log=runtime.access_log, secret_key=services.settings.secret_key,
                       secure_cookies=services.settings.public_url.startswith("https://"),
-                      blobs=services.blobs, channel_routes=channel_routes(services))
+                      blobs=services.blobs, channel_routes=channel_routes(services),
+                      send_mail=notifier(services.settings.smtp, services.settings.mail_from),
+                      public_url=services.settings.public_url)
     try:
         uvicorn.run(asgi, host=host, port=port, log_level="info")
     finally:

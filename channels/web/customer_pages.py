@@ -28,10 +28,12 @@ from channels.web.pages import (
     web_of,
 )
 from channels.web.sessions import SessionUser
+from domain.access import PARTNER_CLASSIFICATIONS, PORTAL_MODULES
 from domain.customers.commands import (
     AddContact,
     AssignRepresentative,
     EraseCustomer,
+    GrantModules,
     LinkIdentity,
     MergeCustomer,
     RemoveContact,
@@ -43,10 +45,12 @@ from domain.users.handlers import all_users
 from domain.vocabulary import (
     CUSTOMER_CLASSIFICATIONS,
     CUSTOMER_KINDS,
+    CUSTOMER_ROLES,
     IDENTITY_KINDS,
     STAFF_ROLES,
 )
 from projections import access_log, queries
+from projections.customers import granted_modules
 
 Build = Callable[[str, FormData, str], object]
 
@@ -100,6 +104,9 @@ BUILDERS: dict[str, tuple[Build, str, str]] = {
         N_("Representative assigned."), "manage_customers"),
     "merge": (lambda code, f, actor: MergeCustomer(code, _field(f, "target", 64), actor=actor),
               N_("Customer merged."), "manage_customers"),
+    "modules": (lambda code, f, actor: GrantModules(
+        code, [m for m in f.getlist("modules") if isinstance(m, str)], actor=actor),
+        N_("Portal modules saved."), "manage_partners"),
     "erase": (lambda code, f, actor: _erasure(code, f, actor),
               N_("The customer's personal data is erased."), "erase_customers"),
 }
@@ -129,7 +136,9 @@ async def _context(request: Request, user: SessionUser, code: str) -> dict[str, 
              if u.active and any(r in STAFF_ROLES for r in u.roles)]
     return {"c": found, "staff": staff, "kinds": CUSTOMER_KINDS,
             "classifications": CUSTOMER_CLASSIFICATIONS, "identity_kinds": IDENTITY_KINDS,
-            "nav": "customers"}
+            "nav": "customers", "portal_module_names": PORTAL_MODULES,
+            "partner_classifications": PARTNER_CLASSIFICATIONS, "customer_roles": CUSTOMER_ROLES,
+            "granted": await run_in_threadpool(granted_modules, web.models["customers"], code)}
 
 
 def queries_possible_code(code: str) -> bool:

@@ -69,6 +69,11 @@ class Web:
     secret_key: str
     blobs: BlobStore | None = None
     presence: ChatPresence | None = None
+    # `send_mail(to, subject, body)`: plain mail through the relay (the composition
+    # root passes channels.email.notify's; None without SMTP).  `public_url`: the
+    # base of links in mail, never taken from a request's Host header when set.
+    send_mail: Callable[[str, str, str], Awaitable[None]] | None = None
+    public_url: str = ""
     # The sidebar's counts and the assignee list, kept briefly (channels.web.recent).
     recent_counts: Recent = field(default_factory=lambda: Recent(2.0))
     recent_staff: Recent = field(default_factory=lambda: Recent(30.0))

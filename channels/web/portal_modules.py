@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 
+from channels.web.labels import N_
 from domain import access
 from domain.access import Principal
 from projections.customers import granted_modules
@@ -25,6 +26,10 @@ MODULE_PATHS = {
     "/portal/account": "account",
     "/portal/chat": "chat",
 }
+# Msgids for `fmt.gettext("module:" ~ module)` (the console's grant form).
+LABELS = (N_("module:requests"), N_("module:products"), N_("module:knowledge"),
+          N_("module:account"), N_("module:chat"))
+assert {f"module:{m}" for m in access.PORTAL_MODULES} == set(LABELS)
 # Where the scope keeps the modules a page may link to (pages.render reads it).
 SCOPE_KEY = "ledgerdesk.portal_modules"
 

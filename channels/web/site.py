@@ -23,6 +23,7 @@ from channels.web.fax_pages import fax_routes
 from channels.web.live import LiveFeed, live_routes
 from channels.web.login import login_routes
 from channels.web.pages import Web
+from channels.web.password_links import password_link_routes
 from channels.web.portal import portal_routes
 from channels.web.portal_account import account_routes
 from channels.web.request_forms import request_form_routes
@@ -46,6 +47,7 @@ class WithWeb:
 def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRoute:
     routes: list[BaseRoute] = [
         *login_routes(),
+        *password_link_routes(),
         *console_routes(),
         *request_form_routes(),
         *attachment_routes(),

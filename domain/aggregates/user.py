@@ -31,6 +31,8 @@ class User(Aggregate):
             "TokenRevoked": fields(plain="token_id"),
             "Deactivated": fields(),
             "PreferencesSet": fields(plain="language timezone"),
+            "PasswordLinkIssued": fields(plain="purpose nonce_hash"),
+            "PasswordLinkUsed": fields(plain="purpose nonce_hash"),
         },
     )
 
@@ -56,6 +58,9 @@ class User(Aggregate):
         self.active = True
         self.language: str | None = None  # of the web pages; None: the browser's
         self.timezone: str | None = None
+        # purpose ("invite", "reset") -> the sha256 of the latest one-time link's
+        # nonce, and whether it was used (domain.users.links)
+        self.password_links: dict[str, dict[str, object]] = {}
 
     def grant_role(self, role: str, actor: str) -> None:
         if role in self.roles:
@@ -96,6 +101,17 @@ class User(Aggregate):
     def set_preferences(self, language: str | None, timezone: str | None, actor: str) -> None:
         self.language = language
         self.timezone = timezone
+
+    @event("PasswordLinkIssued")
+    def issue_password_link(self, purpose: str, nonce_hash: str, actor: str) -> None:
+        """Only the hash: the link itself is derived when it is sent and never stored."""
+        self.password_links = dict(getattr(self, "password_links", {}))
+        self.password_links[purpose] = {"hash": nonce_hash, "used": False}
+
+    @event("PasswordLinkUsed")
+    def use_password_link(self, purpose: str, nonce_hash: str, actor: str) -> None:
+        self.password_links = dict(getattr(self, "password_links", {}))
+        self.password_links[purpose] = {"hash": nonce_hash, "used": True}
 
     def deactivate(self, actor: str) -> None:
         if self.active:

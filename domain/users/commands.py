@@ -68,3 +68,38 @@ class SetUserPreferences:
     language: str | None
     timezone: str | None
     actor: str
+
+
+@dataclass(frozen=True)
+class InviteUser:
+    """A customer's contact gets a portal account without a password, and a
+    one-time link to set one.  Returns the link's nonce (the only time it is
+    seen: the log keeps its sha256); the web channel signs it into the link."""
+
+    email: str
+    role: str
+    customer_code: str
+    actor: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class IssuePasswordLink:
+    """A new one-time link for `purpose` ("invite" or "reset"); it replaces the
+    user's previous one of that purpose.  Returns the nonce, like InviteUser."""
+
+    email: str
+    purpose: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class SetPasswordWithLink:
+    """Set the password through a one-time link: refused (InvalidPasswordLink)
+    unless `nonce` is that of the user's latest link of `purpose` and unused."""
+
+    email: str
+    purpose: str
+    nonce: str = field(repr=False)
+    password: str = field(repr=False)
+    actor: str = ""
