@@ -179,6 +179,10 @@ async def request_page(request: Request, user: SessionUser, errors: dict[str, st
     reference = request.path_params["ref"]
     found = await _request(request, user, reference)
     number_attachments(found["timeline"])
+    said = {e["body"] for e in found["timeline"] if e["kind"] == "message" and e.get("body")}
+    for entry in found["timeline"]:
+        if entry["kind"] == "opened" and entry.get("body") in said:
+            entry["body"] = ""  # the message that opened it follows, with this text
     if request.query_params.get("part") == "timeline":
         return render(request, "portal/timeline.html", sr=found)
     return render(request, "portal/request.html", status_code=status_code, tab="requests",
