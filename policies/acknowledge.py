@@ -8,7 +8,9 @@ fixed by the request, so running the policy again after a crash cannot queue a
 second one, and marked automatic: it is not an answer, so the request stays
 awaiting a reply and its response clock keeps running.
 
-Rules: only the message that opened a request is acknowledged; never an
+Email and Telegram requests are acknowledged, each on its own channel (a chat
+user id is the "address" the hourly limit counts).  Rules: only the message
+that opened a request is acknowledged; never an
 auto-reply, a bounce, an unreadable message, mail from our own addresses or an
 unusable sender; at most `per_hour` acknowledgements per address in any hour.
 """
@@ -64,7 +66,7 @@ class AcknowledgementPolicy(View):
         app: Ledgerdesk,
         own_addresses: Iterable[str] = (),
         per_hour: int = 3,
-        channels: Iterable[str] = ("email",),
+        channels: Iterable[str] = ("email", "telegram"),
     ) -> None:
         self.app = app
         self.own_addresses = {a.strip().lower() for a in own_addresses if a.strip()}
@@ -120,6 +122,8 @@ class AcknowledgementPolicy(View):
         if e.automatic or details.get("malformed"):
             return False  # an auto-reply or a bounce: answering could start a mail loop
         sender = (e.sender or "").strip().lower()
+        if e.channel != "email":
+            return bool(sender)  # a chat user id: no address to loop with
         local, _, domain = sender.partition("@")
         usable = bool(local) and "." in domain and not any(c.isspace() for c in sender)
         return usable and sender not in self.own_addresses

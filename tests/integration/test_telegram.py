@@ -483,3 +483,33 @@ async def test_start_with_a_link_code_links_once_and_a_wrong_code_links_nothing(
     assert desk.app.customer("NORDIC").identities == [f"telegram:{USER}"]
     assert desk.app.customer_by_identity("telegram", str(USER + 1)) is None
     assert code.encode() not in all_stored_bytes(desk.app)  # only a keyed hash is kept
+
+
+async def test_a_new_telegram_request_is_acknowledged_in_the_chat_once(
+    telegram_app: Ledgerdesk, blobs: BlobStore, store: Database, tmp_path: Path,
+    bot_api: BotApiStandIn,
+) -> None:
+    from policies.acknowledge import AcknowledgementPolicy
+
+    policy = AcknowledgementPolicy(telegram_app)
+    settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "blobs",
+                        secret_key="k")
+    models = open_views(settings, telegram_app, [InboxView(), TimelineView(), OutboxView(),
+                                                  policy])
+    channel = make_channel(telegram_app, blobs, store, tmp_path, bot_api)
+    try:
+        desk = Desk(telegram_app, models, channel)
+        bot_api.message(USER, "我的设备坏了")
+        bot_api.message(USER, "还在吗")  # the same request: acknowledged once, not twice
+        await channel.poller.run_once()
+        await desk.catch_up()  # the policy queues the acknowledgement...
+        assert await desk.deliver() == 1  # ...and it goes to the chat
+        [sent] = bot_api.sent
+        assert sent.chat_id == USER and "SR-" in sent.text
+        [reference] = {e["reference"] for e in desk.inbox()}
+        assert desk.app.service_request(reference).status == "new"  # still awaits an answer
+        await desk.catch_up()
+        assert await desk.deliver() == 0
+    finally:
+        channel.state.close()
+        models.close()
