@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from channels.web.forms import form_text
 from channels.web.labels import N_
 from channels.web.pages import (
     checked_form,
@@ -64,13 +65,7 @@ def customer_routes() -> list[BaseRoute]:
     ]
 
 
-def _field(form: FormData, name: str, limit: int = 2000) -> str:
-    value = form.get(name, "")
-    if not isinstance(value, str):
-        raise invalid(name, f"{name} must be text")
-    if len(value) > limit:
-        raise invalid(name, f"{name} is longer than {limit} characters")
-    return value.strip()
+_field = form_text
 
 
 def _profile_changes(form: FormData) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from channels.web.console import inbox_context, request_context
+from channels.web.forms import form_text
 from channels.web.labels import N_
 from channels.web.pages import (
     checked_form,
@@ -57,12 +58,7 @@ def _version(form: FormData) -> int | None:
 
 
 def _text(form: FormData, name: str, limit: int = 100_000) -> str:
-    value = form.get(name, "")
-    if not isinstance(value, str):
-        raise invalid(name, f"{name} must be text")
-    if len(value) > limit:
-        raise invalid(name, f"{name} is longer than {limit} characters")
-    return value
+    return form_text(form, name, limit, strip=False)  # a reply's text is kept as typed
 
 
 def _optional(form: FormData, name: str) -> str | None:
