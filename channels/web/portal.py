@@ -1,5 +1,6 @@
 """The customer portal (seed 000's iSupport, done better): home, my service
-requests, a request's page, opening one, knowledge, my products, preferences.
+requests, a request's page, opening one, knowledge, my products (preferences:
+channels.web.portal_preferences).
 
 Customers and partners see their own organisation only; a foreign reference
 or serial is a 404 exactly like an unknown one (domain.access).  What they
@@ -43,7 +44,6 @@ from domain.requests.commands import (
     RateSatisfaction,
     RecordInbound,
 )
-from domain.users.commands import SetUserPreferences
 from domain.vocabulary import REQUEST_TYPES, STATUSES
 from projections import portal_queries, queries
 from projections.knowledge import article as kb_article
@@ -51,8 +51,6 @@ from projections.knowledge import search as kb_search
 
 # Subject and description limits of the form (the domain refuses longer text too).
 SUBJECT_MAX, BODY_MAX = 200, 20_000
-TIMEZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo",
-             "Europe/Stockholm", "Europe/Berlin", "Europe/London", "America/New_York", "UTC")
 
 
 def portal_routes() -> list[BaseRoute]:
@@ -69,8 +67,6 @@ def portal_routes() -> list[BaseRoute]:
         page("/portal/kb", knowledge, "use_portal"),
         page("/portal/kb/{article_id}", article, "use_portal"),
         page("/portal/products", products, "use_portal"),
-        page("/portal/preferences", preferences, "use_portal"),
-        page("/portal/preferences", save_preferences, "use_portal", methods=("POST",)),
     ]
 
 
@@ -273,24 +269,3 @@ async def products(request: Request, user: SessionUser) -> Response:
     customer = await _customer(request, user)
     return render(request, "portal/products.html", tab="products",
                   products=customer["installed_products"] if customer else [])
-
-
-async def preferences(request: Request, user: SessionUser) -> Response:
-    return render(request, "portal/preferences.html", tab="preferences", timezones=TIMEZONES,
-                  errors={})
-
-
-async def save_preferences(request: Request, user: SessionUser) -> Response:
-    form = await checked_form(request)
-    language = str(form.get("language", "")) or None
-    timezone = str(form.get("timezone", "")) or None
-    try:
-        await web_of(request).run(SetUserPreferences(user.principal.email, language, timezone,
-                                                     actor=actor(user)))
-    except DomainError as e:
-        return render(request, "portal/preferences.html", status_code=400, tab="preferences",
-                      timezones=TIMEZONES, errors={"preferences": domain_message(request, e)})
-    if language:
-        request.session["lang"] = language
-    flash(request, N_("Preferences saved."))
-    return see_other("/portal/preferences")

@@ -26,6 +26,7 @@ from channels.web.pages import Web
 from channels.web.password_links import password_link_routes
 from channels.web.portal import portal_routes
 from channels.web.portal_account import account_routes
+from channels.web.portal_preferences import preference_routes
 from channels.web.request_forms import request_form_routes
 from channels.web.sessions import SESSION_COOKIE, SESSION_MAX_AGE, SessionBackend
 
@@ -56,6 +57,7 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *audit_routes(),
         *portal_routes(),
         *account_routes(),
+        *preference_routes(),
         *admin_routes(),
         *live_routes(feed),
         *chat_routes(feed),

@@ -13,6 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from domain.application import Ledgerdesk
+from domain.chat_links.commands import RedeemLinkCode
 from domain.customers.commands import GrantModules, RegisterCustomer
 from domain.errors import InvalidInput
 from domain.installed_base.commands import RegisterProduct
@@ -175,3 +176,37 @@ def test_the_grant_survives_a_rebuild_of_the_view(desk: Desk) -> None:
     desk.app.handle(GrantModules("DEALER", ["chat", "account"], actor=ADMIN))
     desk.models.projector("customers").rebuild()
     assert tabs(desk.browser(PARTNER).get("/portal").text) == {"account", "chat"}
+
+
+def test_preferences_link_telegram_once_and_set_the_organisations_channel(desk: Desk) -> None:
+    partner = desk.browser(PARTNER)
+    page = partner.get("/portal/preferences").text
+    assert 'data-action="link-telegram"' in page and 'data-action="notifications"' in page
+    token = csrf_of(page)
+    assert partner.post("/portal/preferences/telegram", data={}).status_code == 403
+    assert partner.post("/portal/preferences/notifications",
+                        data={"channel": "email"}).status_code == 403
+    shown = partner.post("/portal/preferences/telegram", data={"csrf_token": token})
+    found = re.search(r"<code>/start ([A-Z0-9]{10})</code>", shown.text)
+    assert shown.status_code == 200 and found
+    code = found.group(1)
+    stored = b"\n".join(bytes(n.state) for n in
+                        desk.app.recorder.select_notifications(start=1, limit=100_000))
+    assert code.encode() not in stored
+    assert "/start" not in partner.get("/portal/preferences").text  # shown once
+    assert desk.app.handle(RedeemLinkCode(code, "telegram", "777001", actor="telegram:777001")) \
+        == "DEALER"
+    desk.project()
+    assert 'data-kind="telegram"' in partner.get("/portal/preferences").text
+    saved = partner.post("/portal/preferences/notifications",
+                         data={"csrf_token": token, "channel": "telegram"},
+                         follow_redirects=False)
+    assert saved.status_code == 303
+    assert desk.app.customer("DEALER").preferences["notification_channel"] == "telegram"
+    assert partner.post("/portal/preferences/notifications", data={
+        "csrf_token": token, "channel": "pigeon"}).status_code == 400
+    customer = desk.browser(CUSTOMER)
+    page = customer.get("/portal/preferences").text
+    assert 'data-action="notifications"' not in page
+    assert customer.post("/portal/preferences/notifications", data={
+        "csrf_token": csrf_of(page), "channel": "email"}).status_code == 400
