@@ -284,33 +284,39 @@ class Verification:
     checked: int
     first_broken: int | None
     head_hash: str
+    position: int = 0  # the last position checked, to continue from (verify's `since`)
 
 
-def verify(recorder: ApplicationRecorder, storage: ViewStorage) -> Verification:
+def verify(recorder: ApplicationRecorder, storage: ViewStorage,
+           since: Verification | None = None, after: int = 0) -> Verification:
     """Walk the event store and the audit rows side by side, in batches, so
-    memory stays flat however long the log is."""
-    previous = GENESIS
-    checked = 0
-    audited = _audit_rows(storage)
-    for n in _notifications(recorder):
+    memory stays flat however long the log is.  `since` (an intact result of an
+    earlier walk that ended at position `after`) continues from there: it
+    checks only what came since, and says nothing new about what came before."""
+    previous = since.head_hash if since is not None else GENESIS
+    checked = since.checked if since is not None else 0
+    last = after
+    audited = _audit_rows(storage, after)
+    for n in _notifications(recorder, after):
         row = next(audited, None)
         if row is None:
             break  # the view has not caught up with the newest events yet
         if row["position"] != n.id:
             # Something inserted (store ahead) or deleted (audit ahead) here.
-            return Verification(False, checked, min(row["position"], n.id), previous)
+            return Verification(False, checked, min(row["position"], n.id), previous, last)
         previous = chain(previous, n)
         if previous != row["hash"]:
-            return Verification(False, checked, n.id, row["hash"])
+            return Verification(False, checked, n.id, row["hash"], last)
         checked += 1
+        last = n.id
     leftover = next(audited, None)
     if leftover is not None:  # audited events that are gone from the store
-        return Verification(False, checked, leftover["position"], previous)
-    return Verification(True, checked, None, previous)
+        return Verification(False, checked, leftover["position"], previous, last)
+    return Verification(True, checked, None, previous, last)
 
 
-def _notifications(recorder: ApplicationRecorder) -> Iterator[Notification]:
-    position = 0
+def _notifications(recorder: ApplicationRecorder, after: int = 0) -> Iterator[Notification]:
+    position = after
     while True:
         batch = recorder.select_notifications(start=position, limit=BATCH, inclusive_of_start=False)
         if not batch:
@@ -319,8 +325,8 @@ def _notifications(recorder: ApplicationRecorder) -> Iterator[Notification]:
         position = batch[-1].id
 
 
-def _audit_rows(storage: ViewStorage) -> Iterator[dict[str, Any]]:
-    position = 0
+def _audit_rows(storage: ViewStorage, after: int = 0) -> Iterator[dict[str, Any]]:
+    position = after
     while True:
         rows = storage.query(
             "SELECT position, hash FROM audit WHERE position > ? ORDER BY position LIMIT ?",

@@ -3,6 +3,7 @@ signed in through the real /login form, asserting what a person would see."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -313,3 +314,30 @@ def test_deactivating_needs_a_confirmation_and_signs_the_user_out_at_once(desk: 
     signed_out = agent.get("/console", follow_redirects=False)
     assert signed_out.status_code == 303
     assert signed_out.headers["location"].startswith("/login")
+
+
+def test_the_audit_page_continues_its_last_walk_to_the_same_head_as_a_whole_walk(
+        store: Database, app: Ledgerdesk, tmp_path: Path) -> None:
+    from channels.web.audit_pages import chain_check
+    from channels.web.pages import Web
+    from domain.customers.commands import RegisterCustomer as Register
+
+    app.handle(Register("C1", "一号", actor="setup"))
+    settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b",
+                        secret_key="k")
+    models = open_read_models(settings, app)
+    try:
+        for projector in models.projectors:
+            projector.catch_up()
+        web = Web(app, models, None, None, "s")
+        first = asyncio.run(chain_check(web))
+        app.handle(Register("C2", "二号", actor="setup"))
+        for projector in models.projectors:
+            projector.catch_up()
+        continued = asyncio.run(chain_check(web))
+        whole = asyncio.run(chain_check(web, again=True))
+        assert first["intact"] and continued["intact"] and whole["intact"]
+        assert continued["checked"] == whole["checked"] > first["checked"]
+        assert continued["head_hash"] == whole["head_hash"]
+    finally:
+        models.close()
