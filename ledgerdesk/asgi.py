@@ -102,6 +102,7 @@ def create_app(
     channel_routes: Sequence[BaseRoute] = (),
     send_mail: Callable[[str, str, str], Awaitable[None]] | None = None,
     public_url: str = "",
+    reopen_days: int = 14,
 ) -> Starlette:
     """`readiness` answers /readyz (ready?, detail); without it the projections'
     lag is reported and the process is always ready.  `access_log`: where staff
@@ -123,7 +124,7 @@ def create_app(
               if access_log is not None else None,
               secret_key or secrets.token_urlsafe(32), blobs,
               ChatPresence(access_log.transactions) if access_log is not None else None,
-              send_mail=send_mail, public_url=public_url)
+              send_mail=send_mail, public_url=public_url, reopen_days=reopen_days)
     feed = LiveFeed(lambda: live_positions(models))
     routes: list[BaseRoute] = [
         *probes,

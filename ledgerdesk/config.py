@@ -87,6 +87,8 @@ class Settings:
     # Where people reach the desk (e.g. https://desk.example.cn); https makes
     # the session cookie Secure.
     public_url: str = ""
+    # How long after its last activity a customer may reopen a request in the portal.
+    reopen_days: int = 14
 
     @property
     def email_ingest_enabled(self) -> bool:
@@ -128,6 +130,7 @@ def load_settings(
         fax_gateway_from=get("FAX_GATEWAY_FROM"),
         master_key=get("MASTER_KEY") or generated_master_key(data_dir),
         public_url=get("PUBLIC_URL"),
+        reopen_days=_int(get("REOPEN_DAYS", "14"), "REOPEN_DAYS"),
     )
 
 

@@ -42,7 +42,8 @@ def serve(services: Services, host: str, port: int) -> None:
                       secure_cookies=services.settings.public_url.startswith("https://"),
                       blobs=services.blobs, channel_routes=channel_routes(services),
                       send_mail=notifier(services.settings.smtp, services.settings.mail_from),
-                      public_url=services.settings.public_url)
+                      public_url=services.settings.public_url,
+                      reopen_days=services.settings.reopen_days)
     try:
         uvicorn.run(asgi, host=host, port=port, log_level="info")
     finally:

@@ -77,6 +77,8 @@ class Web:
     # The sidebar's counts and the assignee list, kept briefly (channels.web.recent).
     recent_counts: Recent = field(default_factory=lambda: Recent(2.0))
     recent_staff: Recent = field(default_factory=lambda: Recent(30.0))
+    # How long after its last activity a customer may reopen a request.
+    reopen_days: int = 14
     # The audit chain's last whole walk, continued since (channels.web.audit_pages).
     chain_walk: dict[str, Any] | None = None
 

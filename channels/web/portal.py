@@ -13,15 +13,17 @@ Staff and auditors are sent to the console.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from channels.web.attachments import number_attachments
+from channels.web.forms import form_text
+from channels.web.i18n import parse_moment
 from channels.web.labels import N_
 from channels.web.pages import (
     checked_form,
@@ -36,7 +38,7 @@ from channels.web.portal_modules import SCOPE_KEY as MODULES_SCOPE_KEY
 from channels.web.sessions import SessionUser
 from channels.web.uploads import stored_uploads
 from domain import ids
-from domain.errors import DomainError, NotFound, invalid
+from domain.errors import DomainError, InvalidTransition, NotFound, invalid
 from domain.requests.commands import (
     ChangeStatus,
     InboundMessage,
@@ -111,14 +113,7 @@ async def new_request_form(request: Request, user: SessionUser) -> Response:
                   kept={"product": product, "type": "repair" if product else ""}, errors={})
 
 
-def _form_text(form: FormData, name: str, limit: int, required: bool = False) -> str:
-    value = form.get(name, "")
-    value = value.strip() if isinstance(value, str) else ""
-    if required and not value:
-        raise invalid(name, N_("This field is required."))
-    if len(value) > limit:
-        raise invalid(name, f"at most {limit} characters")
-    return value
+_form_text = form_text
 
 
 async def open_request(request: Request, user: SessionUser) -> Response:
@@ -211,9 +206,11 @@ async def follow_up(request: Request, user: SessionUser) -> Response:
 
 async def _status(request: Request, user: SessionUser, status: str, done: str) -> Response:
     reference = request.path_params["ref"]
-    await _request(request, user, reference)
+    found = await _request(request, user, reference)
     form = await checked_form(request)
     try:
+        if status == "open":
+            within_reopen_window(found, web_of(request).reopen_days)
         await web_of(request).run(ChangeStatus(
             reference, status, actor=actor(user), reason=_form_text(form, "reason", 2000)))
     except DomainError as e:
@@ -222,6 +219,16 @@ async def _status(request: Request, user: SessionUser, status: str, done: str) -
     await web_of(request).settle()
     flash(request, done)
     return see_other(f"/portal/requests/{reference}")
+
+
+def within_reopen_window(found: dict[str, Any], days: int) -> None:
+    """Customers reopen a request only within `days` of its last activity (its
+    resolution or closing, or anything since); later, a new request is better
+    read than an old thread revived.  Staff may reopen at any time."""
+    last = parse_moment(found.get("last_activity_at"))
+    if last is not None and datetime.now(UTC) - last > timedelta(days=days):
+        raise InvalidTransition(
+            f"this request was closed more than {days} days ago; open a new request instead")
 
 
 async def close(request: Request, user: SessionUser) -> Response:

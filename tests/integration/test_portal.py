@@ -193,3 +193,27 @@ def test_preferences_keep_language_and_time_zone(portal: Portal) -> None:
     bad = customer.post("/portal/preferences", data={
         "csrf_token": token, "language": "fr", "timezone": "Mars/Olympus"})
     assert bad.status_code == 400
+
+
+def test_a_request_closed_longer_ago_than_the_window_is_not_reopened(
+        store: Database, app: Ledgerdesk, tmp_path: Path) -> None:
+    app.handle(RegisterCustomer("ACME", "艾克美", actor="setup", identities=[("email", LI)]))
+    app.handle(AddUser(LI, ["customer"], actor="setup", customer_code="ACME", password=PASSWORD))
+    reference = app.handle(OpenRequest("ACME", "support", "旧事", actor=f"web:{LI}"))
+    app.handle(ChangeStatus(reference, "closed", actor="agent@desk.cn"))
+    settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b",
+                        secret_key="k")
+    models = open_read_models(settings, app)
+    try:
+        for projector in models.projectors:
+            projector.catch_up()
+        customer = TestClient(create_app(app, models, secret_key="s", reopen_days=0),
+                              headers={"Accept-Language": "en"})
+        sign_in(customer, LI)
+        page = customer.get(f"/portal/requests/{reference}").text
+        refused = customer.post(f"/portal/requests/{reference}/reopen",
+                                data={"csrf_token": csrf_of(page), "reason": "again"})
+        assert refused.status_code == 422 and "open a new request" in refused.text
+        assert app.service_request(reference).status == "closed"
+    finally:
+        models.close()
