@@ -100,10 +100,18 @@ class Desk:
     process: subprocess.Popen[bytes]
     log_path: Path
     admin_token: str = ""
+    # The server's environment and working folder: `cli` runs ledgerdesk against the same
+    # store while it serves (SQLite allows that).
+    env: dict[str, str] = field(default_factory=dict)
+    root: Path = Path()
     mails: list[str] = field(default_factory=list)
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """`ledgerdesk ARGS` beside the server, on its store; its standard output."""
+        return _cli(self.env, self.root, *args, stdin=stdin)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -277,7 +285,8 @@ def desk() -> Iterator[Desk]:
                         and "delivery" in report["running"])
 
         wait_until(ready, STARTUP_TIMEOUT, "ledgerdesk serve getting ready")
-        desk = Desk(base_url, dovecot, smtp, process, log_path, admin_token=token)
+        desk = Desk(base_url, dovecot, smtp, process, log_path, admin_token=token, env=env,
+                    root=root)
         status, made = desk.api("POST", "/customers", {
             "code": CUSTOMER_CODE, "name": CUSTOMER_NAME, "classification": "key_account",
             "emails": list(CUSTOMER_EMAILS)})
