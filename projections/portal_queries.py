@@ -11,6 +11,9 @@ from projections import customer_view
 from projections.queries import search_clause
 from projections.registry import ReadModels
 
+# The status filter meaning "any status not yet resolved" (new, open, waiting, escalated).
+UNRESOLVED = "unresolved"
+
 PORTAL_SORTS = {"activity": "last_activity_at DESC, reference DESC",
                 "opened": "opened_at DESC, reference DESC",
                 "reference": "reference DESC", "status": "status, last_activity_at DESC"}
@@ -24,12 +27,12 @@ def portal_requests(models: ReadModels, who: Principal, params: dict[str, str],
     if not who.customer_code:
         return []
     where, args = ["customer_code = ?"], [who.customer_code]
-    if params.get("status") in STATUSES:
-        where.append("status = ?")
-        args.append(params["status"])
-    elif params.get("status") == "open":
+    if params.get("status") == UNRESOLVED:
         where.append(f"status IN ({', '.join('?' for _ in OPEN_STATUSES)})")
         args.extend(OPEN_STATUSES)
+    elif params.get("status") in STATUSES:
+        where.append("status = ?")
+        args.append(params["status"])
     if params.get("type"):
         where.append("type = ?")
         args.append(params["type"])

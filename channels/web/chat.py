@@ -99,25 +99,21 @@ async def conversation_of(request: Request, who: Principal, reference: str | Non
 
 
 def _open_chat(request: Request, who: Principal) -> str | None:
-    """The signed-in customer's conversation: the one this session started
-    while it is open (read from the request itself, not a lagging view), else
-    their organisation's newest open chat."""
+    """The signed-in customer's conversation: the one this session started,
+    while it is open (read from the request itself, not a lagging view).  Not
+    the organisation's newest chat: colleagues share an organisation, not a
+    conversation, so a new session starts a chat of its own."""
     web = web_of(request)
     kept = request.session.get("chat_ref")
-    if isinstance(kept, str) and ids.REFERENCE_PATTERN.fullmatch(kept):
-        try:
-            started = web.app.service_request(kept)
-        except NotFound:
-            started = None
-        if (started is not None and started.customer_code == who.customer_code
-                and started.status in OPEN_STATUSES):
-            return kept
-    statuses = ", ".join("?" for _ in OPEN_STATUSES)
-    rows = web.models["inbox"].query(
-        f"SELECT reference FROM inbox WHERE customer_code = ? AND channel = 'chat' AND status "
-        f"IN ({statuses}) ORDER BY last_activity_at DESC LIMIT 1",
-        [who.customer_code, *OPEN_STATUSES])
-    return rows[0]["reference"] if rows else None
+    if not (isinstance(kept, str) and ids.REFERENCE_PATTERN.fullmatch(kept)):
+        return None
+    try:
+        started = web.app.service_request(kept)
+    except NotFound:
+        return None
+    if started.customer_code == who.customer_code and started.status in OPEN_STATUSES:
+        return kept
+    return None
 
 
 async def portal_chat(request: Request, user: SessionUser) -> Response:

@@ -91,7 +91,8 @@ async def home(request: Request, user: SessionUser) -> Response:
     web = web_of(request)
     visible = request.scope.get(MODULES_SCOPE_KEY)  # a partner's grant (portal_modules)
     mine = [] if visible is not None and "requests" not in visible else await run_in_threadpool(
-        portal_queries.portal_requests, web.models, user.principal, {"status": "open"}, 10)
+        portal_queries.portal_requests, web.models, user.principal,
+        {"status": portal_queries.UNRESOLVED}, 10)
     return render(request, "portal/home.html", tab="home", requests=mine,
                   customer=await _customer(request, user))
 

@@ -93,6 +93,7 @@ def test_a_request_opened_with_a_photo_reaches_the_inbox_and_the_page(portal: Po
     photo = customer.get(f"/portal/requests/{reference}/attachments/1")
     assert photo.content == PNG
     assert reference in customer.get("/portal/requests?q=卡纸").text
+    assert f'data-reference="{reference}"' in customer.get("/portal").text  # new: not resolved
 
 
 def test_a_wrong_form_says_which_field_and_keeps_what_was_typed(portal: Portal) -> None:

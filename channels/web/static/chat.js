@@ -31,25 +31,35 @@
 
   function log() { return document.getElementById("chat"); }
 
+  function showPending(list) {  // what is not yet recorded stays visible, marked
+    list.querySelectorAll("li.pending").forEach(function (li) { li.remove(); });
+    pending().forEach(function (m) {
+      const li = document.createElement("li");
+      li.className = "chat-in pending"; li.setAttribute("data-direction", "in");
+      li.setAttribute("data-pending", "");
+      li.textContent = m.message; list.appendChild(li);
+    });
+    list.scrollTop = list.scrollHeight;
+  }
+
   async function refresh() {
     const el = log();
     if (!el) return;
     let url = el.getAttribute("data-live-url");
     if (isWidget) {
-      if (!tokenField.value) return;
+      if (!tokenField.value) { showPending(el); return; }
       url += "?token=" + encodeURIComponent(tokenField.value);
     }
-    const answer = await fetch(url, { credentials: "same-origin" });
-    if (!answer.ok) return;
-    const fresh = new DOMParser().parseFromString(await answer.text(), "text/html").getElementById("chat");
-    if (!fresh) return;
-    pending().forEach(function (m) {  // what is not yet recorded stays visible
-      const li = document.createElement("li");
-      li.className = "chat-in pending"; li.setAttribute("data-direction", "in");
-      li.textContent = m.message; fresh.appendChild(li);
-    });
+    let fresh = null;
+    try {
+      const answer = await fetch(url, { credentials: "same-origin" });
+      if (answer.ok) {
+        fresh = new DOMParser().parseFromString(await answer.text(), "text/html").getElementById("chat");
+      }
+    } catch (e) { fresh = null; }  // offline: keep what is shown, add what waits
+    if (!fresh) { showPending(el); return; }
     el.replaceWith(fresh);
-    fresh.scrollTop = fresh.scrollHeight;
+    showPending(fresh);
   }
 
   async function sendOne(m) {
