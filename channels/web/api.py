@@ -199,9 +199,17 @@ class Commands:
 
     # --- service requests ------------------------------------------------------------
 
+    async def _module(self, who: Principal, module: str) -> None:
+        """A partner acts here only in a portal module granted to their
+        organisation (read from the customer itself, as commands read)."""
+        if who.is_partner and who.customer_code:
+            customer = await run_in_threadpool(self.app.customer, who.customer_code)
+            access.require_module(who, customer.portal_modules, module)
+
     async def open_request(self, request: Request, who: Principal, body: Body) -> Response:
         customer_code = text(body, "customer_code")
         access.require_visible(who, customer_code, f"customer {customer_code}")
+        await self._module(who, "requests")
         reference = await self._handle(OpenRequest(
             customer_code, text(body, "type"), text(body, "subject"), actor=actor_of(who),
             description=text(body, "description", ""), channel=text(body, "channel", "web"),

@@ -117,11 +117,20 @@ def test_a_partner_without_grants_reaches_home_and_preferences_only(desk: Desk) 
     for path in (f"/service-requests/{desk.reference}", "/customers/DEALER/360",
                  "/kb/search?q=x"):
         assert desk.api(path) == 403, path
+    assert open_over_api(desk) == 403  # writes too, not only reads
+
+
+def open_over_api(desk: Desk) -> int:
+    client = TestClient(desk.asgi)  # type: ignore[arg-type]
+    return client.post("/api/v1/service-requests", json={
+        "customer_code": "DEALER", "type": "repair", "subject": "over the API"},
+        headers={"Authorization": f"Bearer {desk.token}"}).status_code
 
 
 def test_granted_modules_open_their_pages_tabs_and_api(desk: Desk) -> None:
     admin = desk.browser(ADMIN)
     assert grant(desk, admin, "requests", "knowledge") == 303
+    assert open_over_api(desk) == 201
     partner = desk.browser(PARTNER)
     home = partner.get("/portal")
     assert tabs(home.text) == {"requests", "knowledge"}
