@@ -113,6 +113,8 @@ class ServiceRequest(Aggregate):
         self.replies: dict[str, str] = {}  # reply_id -> queued | delivered | failed
         self.message_ids: list[str] = []  # channel ids seen on this request, for threading
         self.satisfaction: int | None = None
+        self.resolutions = 0  # how many times resolved: a survey rates one resolution
+        self.rated_resolution = 0  # the resolution the latest rating was for
         # external id -> what the fax channel read and agents corrected (domain.requests.fax)
         self.faxes: dict[str, dict[str, Any]] = {}
 
@@ -470,6 +472,7 @@ class ServiceRequest(Aggregate):
     @event("Resolved")
     def _resolved(self, resolution: str, actor: str) -> None:
         self.status = "resolved"
+        self.resolutions += 1
 
     def close(self, actor: str) -> None:
         self._check_transition("closed")
@@ -496,16 +499,26 @@ class ServiceRequest(Aggregate):
     def _priority_changed(self, priority: str, actor: str) -> None:
         self.priority = priority
 
-    def rate_satisfaction(self, score: int, comment: str, actor: str) -> None:
+    def rate_satisfaction(self, score: int, comment: str, actor: str,
+                          resolution: int | None = None) -> None:
+        """One rating per resolution: a reopened and resolved-again request may
+        be rated again.  `resolution`: the one a survey link asked about; a link
+        from before a reopening no longer rates."""
         if not 1 <= score <= 5:
             raise InvalidInput("score must be 1 to 5", fields={"score": "must be 1 to 5"})
         if self.is_open:
             raise InvalidTransition(f"{self.reference} can be rated once it is resolved")
+        if resolution is not None and resolution != self.resolutions:
+            raise InvalidTransition(
+                f"this survey was for an earlier resolution of {self.reference}")
+        if self.resolutions and self.rated_resolution == self.resolutions:
+            raise InvalidTransition(f"{self.reference} is already rated for this resolution")
         self._satisfaction_rated(score=score, comment=comment, actor=actor)
 
     @event("SatisfactionRated")
     def _satisfaction_rated(self, score: int, comment: str, actor: str) -> None:
         self.satisfaction = score
+        self.rated_resolution = self.resolutions
 
     @event("ReferenceClaimed")
     def record_claim(self, claimed: str, sender: str, actor: str) -> None:

@@ -230,3 +230,4 @@ class RateSatisfaction:
     score: int
     comment: str
     actor: str
+    resolution: int | None = None  # from a survey link: which resolution it asked about

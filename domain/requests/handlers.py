@@ -206,4 +206,4 @@ def change_priority(store: Store, c: ChangePriority) -> None:
 @handlers(RateSatisfaction)
 def rate_satisfaction(store: Store, c: RateSatisfaction) -> None:
     change_request(store, c.reference,
-                   lambda r: r.rate_satisfaction(c.score, c.comment, c.actor))
+                   lambda r: r.rate_satisfaction(c.score, c.comment, c.actor, c.resolution))
