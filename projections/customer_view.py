@@ -66,3 +66,17 @@ def contact_for(who: Principal, contact: dict[str, Any]) -> dict[str, Any]:
     if contact["kind"] in VISIBLE_BODY:
         return contact
     return {**contact, "summary": ""}
+
+
+def sees_own_only(who: Principal) -> bool:
+    """A plain `customer` sees the requests they opened or wrote on; a
+    `customer_admin` (and a partner, within their modules) the organisation's
+    (CONTRACT.md, "Who may do what")."""
+    return who.is_customer_side and set(who.roles) <= {"customer"}
+
+
+def own_actors(who: Principal) -> list[str]:
+    """The actors the events record for this person writing on any channel
+    that knows them by their sign-in address."""
+    email = who.email.strip().lower()
+    return [f"{prefix}{email}" for prefix in ("web:", "email:", "chat:")]

@@ -8,7 +8,7 @@ from typing import Any
 from domain.access import Principal
 from domain.vocabulary import OPEN_STATUSES, STATUSES
 from projections import customer_view
-from projections.queries import search_clause
+from projections.queries import own_request_ids, search_clause
 from projections.registry import ReadModels
 
 # The status filter meaning "any status not yet resolved" (new, open, waiting, escalated).
@@ -27,6 +27,10 @@ def portal_requests(models: ReadModels, who: Principal, params: dict[str, str],
     if not who.customer_code:
         return []
     where, args = ["customer_code = ?"], [who.customer_code]
+    if customer_view.sees_own_only(who):
+        own = sorted(own_request_ids(models, who))
+        where.append(f"id IN ({', '.join('?' for _ in own) or 'NULL'})")
+        args.extend(own)
     if params.get("status") == UNRESOLVED:
         where.append(f"status IN ({', '.join('?' for _ in OPEN_STATUSES)})")
         args.extend(OPEN_STATUSES)

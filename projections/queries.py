@@ -224,6 +224,8 @@ def service_request(models: ReadModels, who: Principal, reference: str) -> dict[
         raise NotFound(f"no service request {reference}")
     header = rows[0]
     require_visible(who, header["customer_code"], f"service request {reference}")
+    if customer_view.sees_own_only(who) and header["id"] not in own_request_ids(models, who):
+        raise NotFound(f"no service request {reference}")
     timeline = []
     for row in models["timeline"].query(
         "SELECT at, kind, channel, direction, actor, body, attachments, data FROM timeline "
@@ -241,6 +243,15 @@ def service_request(models: ReadModels, who: Principal, reference: str) -> dict[
     return {**header, "timeline": timeline}
 
 
+def own_request_ids(models: ReadModels, who: Principal) -> set[str]:
+    """The requests this person opened or wrote on (customer_view.own_actors)."""
+    actors = customer_view.own_actors(who)
+    rows = models["timeline"].query(
+        f"SELECT DISTINCT request_id FROM timeline WHERE actor IN "
+        f"({', '.join('?' for _ in actors)})", actors)
+    return {r["request_id"] for r in rows}
+
+
 def without_keys(attachment: Any) -> Any:
     """An attachment reference as the API shows it: without the blob's data key
     and file name (domain.blobstore), which open the file to whoever holds them."""
@@ -256,12 +267,18 @@ def customer_360(models: ReadModels, who: Principal, code: str) -> dict[str, Any
         raise NotFound(f"no customer {code}")
     customer = rows[0]
     requests = models["inbox"].query(
-        "SELECT reference, subject, type, status, channel, priority, assignee, opened_at, "
+        "SELECT id, reference, subject, type, status, channel, priority, assignee, opened_at, "
         "last_activity_at, satisfaction, product FROM inbox WHERE customer_code = ? "
         "ORDER BY last_activity_at DESC LIMIT 200", (code,))
     contacts = models["customers"].query(
         "SELECT at, channel, direction, kind, reference, summary FROM customer_contacts "
         "WHERE customer_id = ? ORDER BY position DESC LIMIT 20", (customer["id"],))
+    if customer_view.sees_own_only(who):
+        own = own_request_ids(models, who)
+        requests = [r for r in requests if r.pop("id") in own]
+    else:
+        for r in requests:
+            r.pop("id")
     ratings = [r["satisfaction"] for r in requests if r["satisfaction"] is not None]
     if who.is_customer_side:
         requests = [customer_view.header_for(who, r) for r in requests]
@@ -363,6 +380,8 @@ def attachment(models: ReadModels, who: Principal, reference: str, number: int
     if not rows:
         raise NotFound(f"no service request {reference}")
     require_visible(who, rows[0]["customer_code"], f"service request {reference}")
+    if customer_view.sees_own_only(who) and rows[0]["id"] not in own_request_ids(models, who):
+        raise NotFound(f"no service request {reference}")
     found: list[dict[str, Any]] = []
     for row in models["timeline"].query(
             "SELECT kind, attachments FROM timeline WHERE request_id = ? ORDER BY position",

@@ -41,6 +41,8 @@ class TimelineView(View):
         )""",
         # The console's text search reads the newest rows first.
         "CREATE INDEX IF NOT EXISTS timeline_position ON timeline (position)",
+        # What a customer may see: the requests they wrote on (queries.own_request_ids).
+        "CREATE INDEX IF NOT EXISTS timeline_actor ON timeline (actor)",
     )
 
     def __init__(self) -> None:

@@ -218,3 +218,24 @@ def test_a_request_closed_longer_ago_than_the_window_is_not_reopened(
         assert app.service_request(reference).status == "closed"
     finally:
         models.close()
+
+
+def test_a_customer_sees_their_own_requests_and_their_admin_the_organisations(
+        portal: Portal) -> None:
+    colleague, admin = "sun@acme.cn", "boss@acme.cn"
+    portal.app.handle(AddUser(colleague, ["customer"], actor="setup", customer_code="ACME",
+                              password=PASSWORD))
+    portal.app.handle(AddUser(admin, ["customer_admin"], actor="setup", customer_code="ACME",
+                              password=PASSWORD))
+    mine = portal.app.handle(OpenRequest("ACME", "support", "李的请求", actor=f"web:{LI}"))
+    theirs = portal.app.handle(OpenRequest("ACME", "support", "孙的请求", actor=f"web:{colleague}"))
+    by_phone = portal.app.handle(OpenRequest("ACME", "support", "电话登记", actor=AGENT))
+    portal.project()
+    li = portal.browser(LI)
+    listed = li.get("/portal/requests").text
+    assert mine in listed and theirs not in listed and by_phone not in listed
+    assert li.get(f"/portal/requests/{theirs}").status_code == 404  # like an unknown one
+    boss = portal.browser(admin)
+    listed = boss.get("/portal/requests").text
+    assert mine in listed and theirs in listed and by_phone in listed
+    assert boss.get(f"/portal/requests/{theirs}").status_code == 200
