@@ -52,6 +52,7 @@ from domain.sealing import (
     owner_of,
     sealing_for,
 )
+from domain.sla import handlers as sla
 from domain.store import Store
 from domain.text import check_command
 from domain.users import handlers as users
@@ -69,6 +70,7 @@ HANDLERS: dict[type, Handler] = merged(
     knowledge.handlers,
     installed_base.handlers,
     account.handlers,
+    sla.handlers,
 )
 
 STARTUP_ATTEMPTS = 10

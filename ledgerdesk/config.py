@@ -17,6 +17,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from domain.private_files import publish_private_file
+from domain.sla.policy import SlaSettings
+from ledgerdesk.sla_config import SlaConfigError, sla_settings
 
 PREFIX = "LEDGERDESK_"
 
@@ -89,6 +91,8 @@ class Settings:
     public_url: str = ""
     # How long after its last activity a customer may reopen a request in the portal.
     reopen_days: int = 14
+    # SLA targets, business hours and the hand-over timer: the file's [sla] table.
+    sla: SlaSettings = field(default_factory=SlaSettings)
 
     @property
     def email_ingest_enabled(self) -> bool:
@@ -102,7 +106,8 @@ class Settings:
 def load_settings(
     environ: Mapping[str, str] | None = None, config_file: Path | None = None
 ) -> Settings:
-    values = _file_values(config_file or Path("ledgerdesk.toml"))
+    path = config_file or Path("ledgerdesk.toml")
+    values = _file_values(path)
     values.update({k: v for k, v in (os.environ if environ is None else environ).items()
                    if k.startswith(PREFIX)})
 
@@ -131,7 +136,17 @@ def load_settings(
         master_key=get("MASTER_KEY") or generated_master_key(data_dir),
         public_url=get("PUBLIC_URL"),
         reopen_days=_int(get("REOPEN_DAYS", "14"), "REOPEN_DAYS"),
+        sla=_sla(path),
     )
+
+
+def _sla(path: Path) -> SlaSettings:
+    """Tables are not flat keys, so [sla] is read apart (ledgerdesk.sla_config)."""
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    try:
+        return sla_settings(data.get("sla"))
+    except SlaConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
 
 
 def _file_values(path: Path) -> dict[str, str]:
@@ -143,6 +158,8 @@ def _file_values(path: Path) -> dict[str, str]:
         raise ConfigError(f"{path}: {e}") from None
     values: dict[str, str] = {}
     for key, value in data.items():
+        if isinstance(value, dict):
+            continue  # a table such as [sla] has its own reader
         name = key.upper()
         values[name if name.startswith(PREFIX) else PREFIX + name] = str(value)
     return values

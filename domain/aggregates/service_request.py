@@ -8,7 +8,7 @@ references: dicts with sha256, filename, content_type and size.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -77,6 +77,10 @@ class ServiceRequest(Aggregate):
             "SatisfactionRated": fields(plain="score", personal="comment"),
             "ReferenceClaimed": fields(plain="claimed", personal="sender"),
             "CustomerChanged": fields(plain="from_code to_code"),
+            "SlaWarned": fields(plain="target due_at"),
+            "SlaBreached": fields(plain="target due_at"),
+            "HandoverMissed": fields(plain="due_at escalate_to"),
+            "EscalationOverdue": fields(plain="due_at from_level to_level"),
         },
     )
 
@@ -117,6 +121,10 @@ class ServiceRequest(Aggregate):
         self.rated_resolution = 0  # the resolution the latest rating was for
         # external id -> what the fax channel read and agents corrected (domain.requests.fax)
         self.faxes: dict[str, dict[str, Any]] = {}
+        # SLA timers (domain.sla): what was recorded, one key per kind, target and
+        # due time, so a timer firing twice (or in two processes) records once.
+        self.sla_marks: set[str] = set()
+        self.escalation_due_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -464,6 +472,60 @@ class ServiceRequest(Aggregate):
     def _escalated(self, level: int, reason: str, due_at: datetime | None, actor: str) -> None:
         self.escalation_level = level
         self.status = "escalated"
+        self.escalation_due_at = due_at
+
+    # --- SLA timers (policies.sla_timers) ----------------------------------
+
+    def record_sla(self, kind: str, target: str, due_at: datetime, actor: str) -> bool:
+        """`kind` warned or breached for `target` due at `due_at`; False (and
+        nothing recorded) when the request is no longer open or it was recorded."""
+        key = _mark(kind, target, due_at)
+        if not self.is_open or key in self.sla_marks:
+            return False
+        if kind == "warned":
+            self._sla_warned(target=target, due_at=due_at, actor=actor)
+        else:
+            self._sla_breached(target=target, due_at=due_at, actor=actor)
+        return True
+
+    @event("SlaWarned")
+    def _sla_warned(self, target: str, due_at: datetime, actor: str) -> None:
+        self.sla_marks.add(_mark("warned", target, due_at))
+
+    @event("SlaBreached")
+    def _sla_breached(self, target: str, due_at: datetime, actor: str) -> None:
+        self.sla_marks.add(_mark("breached", target, due_at))
+
+    def miss_handover(self, due_at: datetime, escalate_to: str, actor: str) -> bool:
+        """Seed 001's 15 minutes passed and nobody took the request; False when
+        somebody did, it is no longer open, or this was recorded before."""
+        key = _mark("handover", "handover", due_at)
+        if not self.is_open or self.assignee is not None or key in self.sla_marks:
+            return False
+        self._handover_missed(due_at=due_at, escalate_to=escalate_to, actor=actor)
+        return True
+
+    @event("HandoverMissed")
+    def _handover_missed(self, due_at: datetime, escalate_to: str, actor: str) -> None:
+        self.sla_marks.add(_mark("handover", "handover", due_at))
+
+    def escalation_overdue(self, due_at: datetime, actor: str) -> bool:
+        """An escalation's deadline passed unsolved: one level up, once per
+        deadline.  False when a later escalation replaced that deadline, the
+        request is solved, or this deadline was handled before."""
+        if not self.is_open or self.escalation_due_at is None or \
+                self.escalation_due_at != due_at:
+            return False
+        self._escalation_overdue(due_at=due_at, from_level=self.escalation_level,
+                                 to_level=self.escalation_level + 1, actor=actor)
+        return True
+
+    @event("EscalationOverdue")
+    def _escalation_overdue(self, due_at: datetime, from_level: int, to_level: int,
+                            actor: str) -> None:
+        self.escalation_level = to_level
+        self.status = "escalated"
+        self.escalation_due_at = None
 
     def resolve(self, resolution: str, actor: str) -> None:
         self._check_transition("resolved")
@@ -538,3 +600,7 @@ class ServiceRequest(Aggregate):
             raise InvalidTransition(
                 f"{self.reference} is {self.status}; it cannot become {status}"
             )
+
+
+def _mark(kind: str, target: str, due_at: datetime) -> str:
+    return f"{kind}:{target}:{due_at.astimezone(UTC).isoformat()}"
