@@ -16,6 +16,7 @@ import sqlite3
 from collections import Counter
 from typing import Any
 
+from domain.aggregates.article_feedback import ArticleFeedback
 from domain.aggregates.knowledge import KnowledgeArticle as KB
 from domain.errors import invalid
 from projections.storage import ViewStorage
@@ -31,8 +32,18 @@ MAX_SNIPPET = 200
 
 class KnowledgeView(View):
     name = "knowledge"
-    tables = ("kb_terms", "kb_articles")
+    version = 2  # 2: readers' "did this solve it?" counts
+    tables = ("kb_terms", "kb_articles", "kb_feedback", "kb_feedback_readers")
     schema = (
+        """CREATE TABLE IF NOT EXISTS kb_feedback_readers (
+            feedback_id TEXT PRIMARY KEY,
+            article_id TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS kb_feedback (
+            article_id TEXT PRIMARY KEY,
+            helped INTEGER NOT NULL DEFAULT 0,
+            not_helped INTEGER NOT NULL DEFAULT 0
+        )""",
         """CREATE TABLE IF NOT EXISTS kb_articles (
             id TEXT PRIMARY KEY,
             article_id TEXT NOT NULL UNIQUE,
@@ -96,6 +107,35 @@ class KnowledgeView(View):
                    (iso(e.timestamp), str(e.originator_id)))
         if article is not None:
             db.execute("DELETE FROM kb_terms WHERE article_id = ?", (article["article_id"],))
+
+
+    @handles(ArticleFeedback.Given)
+    def feedback_given(self, db: Db, e: Any, position: int) -> None:
+        db.execute("INSERT INTO kb_feedback_readers (feedback_id, article_id) VALUES (?, ?) "
+                   "ON CONFLICT (feedback_id) DO NOTHING", (str(e.originator_id), e.article_id))
+        _count(db, e.article_id, e.helped, 1)
+
+    @handles(ArticleFeedback.Changed)
+    def feedback_changed(self, db: Db, e: Any, position: int) -> None:
+        row = db.one("SELECT article_id FROM kb_feedback_readers WHERE feedback_id = ?",
+                     (str(e.originator_id),))
+        if row is not None:  # a reader changed their mind: move their one answer
+            _count(db, row["article_id"], e.helped, 1)
+            _count(db, row["article_id"], not e.helped, -1)
+
+
+def _count(db: Db, article_id: str, helped: bool, by: int) -> None:
+    column = "helped" if helped else "not_helped"
+    db.execute(f"INSERT INTO kb_feedback (article_id, {column}) VALUES (?, ?) "
+               f"ON CONFLICT (article_id) DO UPDATE SET {column} = kb_feedback.{column} + ?",
+               (article_id, max(by, 0), by))
+
+
+def feedback(storage: ViewStorage, article_id: str) -> dict[str, int]:
+    """How many readers said the article solved it, and how many not."""
+    rows = storage.query("SELECT helped, not_helped FROM kb_feedback WHERE article_id = ?",
+                         (article_id,))
+    return rows[0] if rows else {"helped": 0, "not_helped": 0}
 
 
 def _body_terms(body: str, tags: list[str]) -> Counter[str]:

@@ -39,6 +39,7 @@ from channels.web.sessions import SessionUser
 from channels.web.uploads import stored_uploads
 from domain import ids
 from domain.errors import DomainError, InvalidTransition, NotFound, invalid
+from domain.knowledge.commands import AnswerArticle
 from domain.requests.commands import (
     ChangeStatus,
     InboundMessage,
@@ -49,6 +50,7 @@ from domain.requests.commands import (
 from domain.vocabulary import REQUEST_TYPES, STATUSES
 from projections import portal_queries, queries
 from projections.knowledge import article as kb_article
+from projections.knowledge import feedback as kb_feedback
 from projections.knowledge import search as kb_search
 
 # Subject and description limits of the form (the domain refuses longer text too).
@@ -68,6 +70,7 @@ def portal_routes() -> list[BaseRoute]:
         page("/portal/requests/{ref}/rate", rate, "rate", methods=("POST",)),
         page("/portal/kb", knowledge, "use_portal"),
         page("/portal/kb/{article_id}", article, "use_portal"),
+        page("/portal/kb/{article_id}/answer", answer_article, "use_portal", methods=("POST",)),
         page("/portal/products", products, "use_portal"),
     ]
 
@@ -270,7 +273,25 @@ async def article(request: Request, user: SessionUser) -> Response:
     found = await run_in_threadpool(kb_article, web_of(request).models["knowledge"], article_id)
     if found is None or found.get("status", "published") != "published":
         raise NotFound("no such article")
-    return render(request, "portal/article.html", tab="kb", article=found)
+    counts = await run_in_threadpool(kb_feedback, web_of(request).models["knowledge"],
+                                     article_id)
+    return render(request, "portal/article.html", tab="kb", article=found, feedback=counts)
+
+
+async def answer_article(request: Request, user: SessionUser) -> Response:
+    """"Did this solve it?": one answer per reader and article, which they may change."""
+    article_id = request.path_params["article_id"][:64]
+    form = await checked_form(request)
+    answer = form.get("helped")
+    if answer not in ("yes", "no") or not user.principal.customer_code:
+        raise NotFound("no such answer")
+    await web_of(request).run(AnswerArticle(
+        article_id, user.principal.email, user.principal.customer_code, answer == "yes",
+        actor=actor(user)))
+    await web_of(request).settle()
+    flash(request, N_("Thank you: your answer helps us improve the article.")
+          if answer == "yes" else N_("Thank you. Still stuck? Open a request."))
+    return see_other(f"/portal/kb/{article_id}")
 
 
 async def products(request: Request, user: SessionUser) -> Response:

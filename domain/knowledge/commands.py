@@ -44,3 +44,14 @@ class ArticleFromRequest:
     title: str
     actor: str
     kind: str = "case"
+
+
+@dataclass(frozen=True)
+class AnswerArticle:
+    """A reader's "did this solve it?" on a published article (the portal)."""
+
+    article_id: str
+    reader: str  # the reader's sign-in address
+    customer_code: str
+    helped: bool
+    actor: str

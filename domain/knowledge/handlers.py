@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from domain.aggregates.article_feedback import ArticleFeedback
 from domain.aggregates.knowledge import KnowledgeArticle
 from domain.commands import Handlers
 from domain.errors import InvalidTransition
 from domain.knowledge.commands import (
+    AnswerArticle,
     ArticleFromRequest,
     PublishArticle,
     RetireArticle,
@@ -86,3 +88,28 @@ def article_from_request(store: Store, c: ArticleFromRequest) -> str:
         product=request.product, tags=[request.request_type],
         language=guess_language(body), source_reference=c.reference,
     ))
+
+
+@handlers(AnswerArticle)
+def answer_article(store: Store, c: AnswerArticle) -> bool:
+    """Record the answer; False when it is the one this reader already gave."""
+    article = load_article(store, c.article_id)
+    if article.status != "published":
+        raise InvalidTransition(f"article {c.article_id} is not published")
+    feedback_id = ArticleFeedback.create_id(c.article_id, c.reader)
+
+    def attempt() -> bool:
+        feedback = store.get(ArticleFeedback, feedback_id)
+        if feedback is None:
+            feedback = ArticleFeedback(article_id=c.article_id, reader=c.reader,
+                                       customer_code=c.customer_code, helped=c.helped,
+                                       actor=c.actor)
+            store.create(Pending([feedback]), "answered at the same moment; try again")
+            return True
+        if feedback.helped == c.helped:
+            return False
+        feedback.answer(c.helped, c.actor)
+        store.save(Pending([feedback]))
+        return True
+
+    return store.retrying(attempt)

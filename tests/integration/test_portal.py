@@ -239,3 +239,24 @@ def test_a_customer_sees_their_own_requests_and_their_admin_the_organisations(
     listed = boss.get("/portal/requests").text
     assert mine in listed and theirs in listed and by_phone in listed
     assert boss.get(f"/portal/requests/{theirs}").status_code == 200
+
+
+def test_did_this_solve_it_counts_one_answer_per_reader(portal: Portal) -> None:
+    from domain.knowledge.commands import PublishArticle
+
+    portal.app.handle(PublishArticle("KB-0009", "卡纸怎么办", "打开前盖，取出卡纸。", "solution",
+                                     actor=AGENT))
+    portal.project()
+    customer = portal.browser(LI)
+    page = customer.get("/portal/kb/KB-0009").text
+    assert 'data-action="answer-article"' in page
+    for answer in ("yes", "yes", "no"):  # the same answer twice counts once; a change moves it
+        assert customer.post("/portal/kb/KB-0009/answer", data={
+            "csrf_token": csrf_of(page), "helped": answer}, follow_redirects=False
+        ).status_code == 303
+    portal.project()
+    from projections.knowledge import feedback
+
+    assert feedback(portal.models["knowledge"], "KB-0009") == {"helped": 0, "not_helped": 1}
+    assert customer.post("/portal/kb/KB-0009/answer", data={"helped": "yes"}).status_code == 403
+    assert customer.get("/portal/kb/KB-0404").status_code == 404
