@@ -32,6 +32,9 @@ class Outbound:
     # Telegram: chat and message ids).
     thread: dict[str, Any] = field(default_factory=dict)
     attempt: int = 1
+    # Answer buttons under the message, rows of (label, callback data): a
+    # survey's scores on Telegram (policies.survey adds them at send time).
+    buttons: Sequence[Sequence[tuple[str, str]]] = ()
 
 
 class DeliveryError(Exception):
@@ -72,6 +75,9 @@ ACKNOWLEDGEMENT_ACTOR: Final = "system:acknowledgement"
 # ...and the name earlier versions recorded, which stored events still carry
 # (ReplyQueued events from before the flag are upcast by these names).
 ACKNOWLEDGEMENT_ACTORS: Final = (ACKNOWLEDGEMENT_ACTOR, "system:email-acknowledgement")
+# The actor of satisfaction surveys (policies.survey); the outbox gives their
+# rows the kind "survey", which gets its links or buttons when it is sent.
+SURVEY_ACTOR: Final = "system:survey"
 
 
 def retry_delay(attempt: int) -> timedelta:

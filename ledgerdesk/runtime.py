@@ -17,6 +17,7 @@ from ledgerdesk.bootstrap import Services
 from ledgerdesk.leadership import Job, Leadership
 from policies.acknowledge import AcknowledgementPolicy
 from policies.delivery import DeliveryPolicy
+from policies.survey import SurveyPolicy, survey_senders
 from projections.access_log import AccessLog, open_access_log
 from projections.chat_presence import ChatPresence
 from projections.registry import ReadModels, open_read_models, open_views
@@ -40,8 +41,12 @@ class Runtime:
             chat.presence = ChatPresence(self.access_log.transactions)
         own = [a for channel in services.channels for a in channel.own_addresses]
         self.acknowledgements = AcknowledgementPolicy(services.app, own_addresses=own)
-        self.policy_models = open_views(settings, services.app, [self.acknowledgements])
-        self.delivery = DeliveryPolicy(services.app, self.models["outbox"], services.senders)
+        self.surveys = SurveyPolicy(services.app)
+        self.policy_models = open_views(settings, services.app,
+                                        [self.acknowledgements, self.surveys])
+        # Surveys get their signed links and buttons as they are sent (policies.survey).
+        senders = survey_senders(services.senders, settings.secret_key, settings.public_url)
+        self.delivery = DeliveryPolicy(services.app, self.models["outbox"], senders)
         self.leadership = Leadership(settings.database, settings.data_dir, leadership_retry)
 
     def jobs(self) -> dict[str, Job]:
@@ -50,6 +55,7 @@ class Runtime:
             jobs.update(channel.loops())
         jobs["acknowledgements"] = self._tracked_forever(
             self.policy_models.projector(AcknowledgementPolicy.name))
+        jobs["surveys"] = self._tracked_forever(self.policy_models.projector(SurveyPolicy.name))
         jobs["delivery"] = self.delivery.run_forever
         return jobs
 
@@ -62,6 +68,7 @@ class Runtime:
         """One pass of every policy, for a CLI command that recorded something:
         acknowledge what is new, bring the outbox up to date, send what is due."""
         await asyncio.to_thread(self.policy_models.projector(AcknowledgementPolicy.name).catch_up)
+        await asyncio.to_thread(self.policy_models.projector(SurveyPolicy.name).catch_up)
         await asyncio.to_thread(self.models.projector("outbox").catch_up)
         return await self.delivery.run_once()
 

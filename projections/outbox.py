@@ -17,7 +17,7 @@ from typing import Any
 
 from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest as SR
-from domain.delivery import ACKNOWLEDGEMENT_ACTORS, Outbound, retry_delay
+from domain.delivery import ACKNOWLEDGEMENT_ACTORS, SURVEY_ACTOR, Outbound, retry_delay
 from projections.redaction import erased_text_sql, marks
 from projections.storage import ViewStorage
 from projections.view import Db, View, from_json, handles, iso, to_json
@@ -103,7 +103,8 @@ class OutboxView(View):
             return
         thread = db.one("SELECT * FROM outbox_threads WHERE request_id = ? AND channel = ?",
                         (request_id, e.channel)) or {}
-        kind = "acknowledgement" if e.actor in ACKNOWLEDGEMENT_ACTORS else "reply"
+        kind = "acknowledgement" if e.actor in ACKNOWLEDGEMENT_ACTORS else \
+            "survey" if e.actor == SURVEY_ACTOR else "reply"
         db.execute(
             """INSERT INTO outbox (reply_id, request_id, reference, customer_code, channel, kind,
                    subject, body, attachments, recipient, thread, status, attempts,

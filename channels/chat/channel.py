@@ -31,14 +31,14 @@ class TelegramChannel(Channel):
     off_hint = "the Telegram channel is off: set LEDGERDESK_TELEGRAM_TOKEN"
 
     def __init__(self, app: Ledgerdesk, blobs: BlobStore, config: TelegramConfig,
-                 state: TelegramState) -> None:
+                 state: TelegramState, survey_key: str = "") -> None:
         super().__init__()
         self.app = app
         self.blobs = blobs
         self.config = config
         self.state = state
         self.bots = BotPool(config)
-        self.recorder = UpdateRecorder(app, blobs, state)
+        self.recorder = UpdateRecorder(app, blobs, state, survey_key)
         self.poller = Poller(config, self.bots, state, self.recorder)
         self.webhook = Webhook(config, self.bots, self.recorder)
 
@@ -49,7 +49,8 @@ class TelegramChannel(Channel):
         config = telegram_config(settings)
         if config is None:
             return None
-        return cls(app, blobs, config, TelegramState.open(settings.database, settings.data_dir))
+        return cls(app, blobs, config, TelegramState.open(settings.database, settings.data_dir),
+                   survey_key=settings.secret_key)
 
     def sender(self) -> Sender | None:
         return TelegramSender(self.config, self.bots, self.blobs, self.state)

@@ -32,6 +32,7 @@ from telegram.error import BadRequest
 
 from channels.chat.settings import MAX_DOWNLOAD
 from channels.chat.state import TelegramState
+from channels.chat.survey_answers import answer_survey
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore, BlobTooLarge
 from domain.chat_links.commands import LinkByPhone, RedeemLinkCode
@@ -64,12 +65,18 @@ def message_external_id(message: Message, edited: bool = False) -> str:
 
 
 class UpdateRecorder:
-    def __init__(self, app: Ledgerdesk, blobs: BlobStore, state: TelegramState) -> None:
+    def __init__(self, app: Ledgerdesk, blobs: BlobStore, state: TelegramState,
+                 survey_key: str = "") -> None:
         self.app = app
         self.blobs = blobs
         self.state = state
+        self.survey_key = survey_key  # checks survey buttons' tokens (LEDGERDESK_SECRET_KEY)
 
     async def record(self, update: Update, bot: Bot) -> UpdateOutcome:
+        if update.callback_query is not None:  # a survey's button pressed
+            kind, reference, note = await answer_survey(
+                self.app, self.survey_key, update.callback_query, bot)
+            return UpdateOutcome(update.update_id, kind, reference, note=note)
         edited = update.message is None and update.edited_message is not None
         message = update.message or update.edited_message
         if message is None:

@@ -34,7 +34,7 @@ from domain.errors import DomainError
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ("message", "edited_message")
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")  # the last: survey buttons
 
 
 @dataclass

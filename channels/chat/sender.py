@@ -24,7 +24,7 @@ import warnings
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InputFile, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ReplyParameters
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -66,6 +66,11 @@ class TelegramSender:
         answered = _message_id(message.thread.get("external_id"))
         parts: list[tuple[str, Any]] = [("text", chunk) for chunk in split_text(message.body)]
         parts += [("file", attachment) for attachment in message.attachments]
+        if message.buttons:  # a survey's scores, under its last piece of text
+            last = max(i for i, (kind, _) in enumerate(parts) if kind == "text")
+            parts[last] = ("text", (parts[last][1], InlineKeyboardMarkup(
+                [[InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                 for row in message.buttons])))
         first: int | None = None
         for index, (kind, payload) in enumerate(parts):
             sent = await asyncio.to_thread(self.state.sent_part, message.reply_id, index)
@@ -111,7 +116,9 @@ class TelegramSender:
     async def _send_part(self, bot: Bot, chat_id: Any, kind: str, payload: Any,
                          reply: ReplyParameters | None) -> int:
         if kind == "text":
-            sent = await bot.send_message(chat_id, payload, reply_parameters=reply)
+            text, markup = payload if isinstance(payload, tuple) else (payload, None)
+            sent = await bot.send_message(chat_id, text, reply_parameters=reply,
+                                          reply_markup=markup)
             return sent.message_id
         data = await asyncio.to_thread(self.blobs.get, payload)
         filename = str(payload.get("filename") or "attachment")

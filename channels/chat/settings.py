@@ -54,6 +54,8 @@ class TelegramSettings(Protocol):
     def database(self) -> DatabaseLike: ...
     @property
     def data_dir(self) -> Path: ...
+    @property
+    def secret_key(self) -> str: ...  # signs and checks survey buttons (domain.survey_links)
 
 
 @dataclass(frozen=True)

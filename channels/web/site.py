@@ -29,6 +29,7 @@ from channels.web.portal_account import account_routes
 from channels.web.portal_preferences import preference_routes
 from channels.web.request_forms import request_form_routes
 from channels.web.sessions import SESSION_COOKIE, SESSION_MAX_AGE, SessionBackend
+from channels.web.survey_pages import survey_routes
 
 STATIC = Path(__file__).parent / "static"
 
@@ -61,6 +62,7 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *admin_routes(),
         *live_routes(feed),
         *chat_routes(feed),
+        *survey_routes(),
     ]
     middleware = [
         Middleware(WithWeb, web=web),

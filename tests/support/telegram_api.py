@@ -79,6 +79,17 @@ class BotApiStandIn:
         message.update(extra)
         return self.push({"message": message})
 
+    def press(self, user_id: int, sent: Sent, data: str) -> dict[str, Any]:
+        """Queue a press by `user_id` on an inline button of our message `sent`."""
+        message = {"message_id": sent.message_id, "date": int(time.time()),
+                   "chat": {"id": sent.chat_id, "type": "private"},
+                   "from": {"id": BOT_ID, "is_bot": True, "first_name": "Ledgerdesk"},
+                   "text": sent.text}
+        return self.push({"callback_query": {
+            "id": f"cb{self.next_update_id}", "chat_instance": "ci", "data": data,
+            "from": {"id": user_id, "is_bot": False, "first_name": "Wang"},
+            "message": message}})
+
     def edit(self, original: dict[str, Any], text: str) -> dict[str, Any]:
         message = dict(original["message"], text=text, edit_date=int(time.time()) + 1)
         return self.push({"edited_message": message})
@@ -197,6 +208,9 @@ class BotApiStandIn:
     async def _api_sendDocument(self, params: dict[str, Any]) -> Any:
         filename, data = params.get("document", ("", b""))
         return self._deliver("sendDocument", params, filename=filename, data=data)
+
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
+        return True
 
     async def _api_setWebhook(self, params: dict[str, Any]) -> Any:
         self.webhook = dict(params)
