@@ -17,6 +17,7 @@ from ledgerdesk.bootstrap import Services
 from ledgerdesk.leadership import Job, Leadership
 from policies.acknowledge import AcknowledgementPolicy
 from policies.delivery import DeliveryPolicy
+from policies.sla_timers import SlaTimers
 from policies.survey import SurveyPolicy, survey_senders
 from projections.access_log import AccessLog, open_access_log
 from projections.chat_presence import ChatPresence
@@ -48,6 +49,8 @@ class Runtime:
         senders = survey_senders(services.senders, settings.secret_key, settings.public_url)
         self.delivery = DeliveryPolicy(services.app, self.models["outbox"], senders)
         self.leadership = Leadership(settings.database, settings.data_dir, leadership_retry)
+        # SLA warnings, breaches, the hand-over and escalation deadlines (policies.sla_timers).
+        self.sla_timers = SlaTimers(services.app, self.models["inbox"], settings.sla)
 
     def jobs(self) -> dict[str, Job]:
         jobs: dict[str, Job] = {}
@@ -57,6 +60,7 @@ class Runtime:
             self.policy_models.projector(AcknowledgementPolicy.name))
         jobs["surveys"] = self._tracked_forever(self.policy_models.projector(SurveyPolicy.name))
         jobs["delivery"] = self.delivery.run_forever
+        jobs["sla_timers"] = self.sla_timers.run_forever
         return jobs
 
     async def run_jobs(self, stop: asyncio.Event) -> None:

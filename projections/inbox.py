@@ -4,6 +4,14 @@
 answer is due (from the priority's response target, or an escalation's
 deadline) and is cleared by a reply.  Queues are filters over these rows.
 
+Due times are business time (domain.sla.policy, injected at construction): the
+response clock (`response_*`: first response, then next response after an
+answer) and the resolution clock each have a warning and a due moment, which
+the SLA timers (policies.sla_timers) read through projections.sla_queries;
+`response_sla`/`resolution_sla` say "warned" or "breached" once recorded.
+`handover_due_at`: a phone request nobody has taken yet (seed 001);
+`escalation_due_at`: the deadline of the current escalation.
+
 Automatic traffic is not conversation: an acknowledgement (or a survey) the
 desk sends is not an answer, and an auto-reply or bounce that arrives is not
 the customer speaking, so neither touches `awaiting_reply` or `sla_due_at`.
@@ -14,15 +22,18 @@ failed for good, or bounced, sets `delivery_failed`; a fax an agent must verify
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from domain import ids
 from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest as SR
+from domain.sla.policy import SlaSettings
 from projections.redaction import erased_text_sql, marks
 from projections.view import Db, View, handles, iso
 
-# How soon a customer's message should be answered, by priority.
+# The default response targets by priority (business time; domain.sla.policy
+# holds the configurable ones).
 RESPONSE_TARGETS = {
     "urgent": timedelta(hours=1),
     "high": timedelta(hours=4),
@@ -31,10 +42,16 @@ RESPONSE_TARGETS = {
 }
 
 
+# What stops the response clock (an answer), and every clock (resolved, closed).
+STOP_RESPONSE = "response_warn_at = NULL, response_due_at = NULL"
+STOP_ALL = (f"{STOP_RESPONSE}, resolution_warn_at = NULL, resolution_due_at = NULL, "
+            "handover_due_at = NULL, escalation_due_at = NULL")
+
+
 class InboxView(View):
     name = "inbox"
-    version = 3  # 3: faxes waiting for verification
-    tables = ("inbox",)
+    version = 4  # 3: faxes waiting for verification; 4: SLA in business time, timers
+    tables = ("inbox", "inbox_customer_classes")
     schema = (
         """CREATE TABLE IF NOT EXISTS inbox (
             id TEXT PRIMARY KEY,
@@ -56,7 +73,21 @@ class InboxView(View):
             fax_unverified INTEGER NOT NULL DEFAULT 0,
             satisfaction INTEGER,
             follow_up_of TEXT,
+            response_target TEXT,
+            response_warn_at TEXT,
+            response_due_at TEXT,
+            response_sla TEXT,
+            resolution_warn_at TEXT,
+            resolution_due_at TEXT,
+            resolution_sla TEXT,
+            answered INTEGER NOT NULL DEFAULT 0,
+            handover_due_at TEXT,
+            escalation_due_at TEXT,
             version INTEGER NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS inbox_customer_classes (
+            customer_id TEXT PRIMARY KEY,
+            classification TEXT NOT NULL
         )""",
         "CREATE INDEX IF NOT EXISTS inbox_activity ON inbox (last_activity_at, reference)",
         "CREATE INDEX IF NOT EXISTS inbox_customer ON inbox (customer_code, last_activity_at)",
@@ -64,14 +95,55 @@ class InboxView(View):
         "CREATE INDEX IF NOT EXISTS inbox_status ON inbox (status, last_activity_at)",
     )
 
+    def __init__(self, sla: SlaSettings | None = None) -> None:
+        self.sla = sla or SlaSettings()
+
+    @classmethod
+    def configured(cls, location: Any) -> InboxView:
+        return cls(getattr(location, "sla", None))
+
+    def _clock(self, start: datetime, target: timedelta | None) -> tuple[Any, Any]:
+        """(warning, due) as stored text, or (None, None) for no promise."""
+        if target is None:
+            return None, None
+        warning, due = self.sla.deadline(start, target)
+        return iso(warning), iso(due)
+
+    def _targets(self, db: Db, request_type: str, customer_code: str, priority: str) -> Any:
+        row = db.one("SELECT classification FROM inbox_customer_classes WHERE customer_id = ?",
+                     (str(ids.customer_id(customer_code)),))
+        return self.sla.targets(request_type, row["classification"] if row else "", priority)
+
+    @handles(Customer.Registered)
+    def customer_registered(self, db: Db, e: Any, position: int) -> None:
+        self._classify(db, e, e.classification)
+
+    @handles(Customer.ProfileChanged)
+    def customer_changed_profile(self, db: Db, e: Any, position: int) -> None:
+        if isinstance(e.changes, dict) and isinstance(e.changes.get("classification"), str):
+            self._classify(db, e, e.changes["classification"])
+
+    def _classify(self, db: Db, e: Any, classification: str) -> None:
+        # Keyed by the customer's id: ProfileChanged does not repeat the code.
+        db.execute("""INSERT INTO inbox_customer_classes (customer_id, classification)
+                      VALUES (?, ?) ON CONFLICT (customer_id)
+                      DO UPDATE SET classification = EXCLUDED.classification""",
+                   (str(e.originator_id), classification))
+
     @handles(SR.Opened)
     def opened(self, db: Db, e: Any, position: int) -> None:
-        due = e.timestamp + RESPONSE_TARGETS.get(e.priority, RESPONSE_TARGETS["normal"])
+        targets = self._targets(db, e.request_type, e.customer_code, e.priority)
+        warn, due = self._clock(e.timestamp, targets.first_response)
+        resolution_warn, resolution_due = self._clock(e.timestamp, targets.resolution)
+        handover = (iso(e.timestamp + self.sla.handover.within)
+                    if e.channel in self.sla.handover.channels else None)
         db.execute(
             """INSERT INTO inbox (id, reference, customer_code, type, channel, subject, status,
                    priority, product, opened_at, last_activity_at, awaiting_reply, sla_due_at,
-                   follow_up_of, version)
-               VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, 1, ?, ?, ?)
+                   follow_up_of, response_target, response_warn_at, response_due_at,
+                   resolution_warn_at, resolution_due_at, handover_due_at, version)
+               VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, 1, ?, ?, 'first_response', ?, ?,
+                       ?, ?, ?, ?)
                ON CONFLICT (id) DO NOTHING""",
             (
                 str(e.originator_id),
@@ -84,8 +156,13 @@ class InboxView(View):
                 e.product,
                 iso(e.timestamp),
                 iso(e.timestamp),
-                iso(due),
+                due,
                 e.follow_up_of,
+                warn,
+                due,
+                resolution_warn,
+                resolution_due,
+                handover,
                 e.originator_version,
             ),
         )
@@ -96,30 +173,24 @@ class InboxView(View):
             self._automatic_message(db, e)
             return
         # The clock starts at the first unanswered message and keeps running
-        # through later ones.  One statement, no read: the due time for each
-        # priority goes in as a parameter and SQL picks the row's.
-        db.execute(
-            f"""UPDATE inbox SET channel = ?, last_activity_at = ?,
-                   sla_due_at = CASE WHEN awaiting_reply = 1 THEN sla_due_at
-                       {" ".join("WHEN priority = ? THEN ?" for _ in RESPONSE_TARGETS)}
-                       ELSE ? END,
-                   awaiting_reply = 1,
-                   status = CASE WHEN status = 'pending_customer' THEN 'open' ELSE status END,
-                   version = ?
-               WHERE id = ?""",
-            (
-                getattr(e, "channel", "fax"),
-                iso(e.timestamp),
-                *(
-                    value
-                    for priority, target in RESPONSE_TARGETS.items()
-                    for value in (priority, iso(e.timestamp + target))
-                ),
-                iso(e.timestamp + RESPONSE_TARGETS["normal"]),
-                e.originator_version,
-                str(e.originator_id),
-            ),
-        )
+        # through later ones; its target depends on the request's type, its
+        # customer's classification and its priority, so the row is read first.
+        row = db.one("""SELECT type, customer_code, priority, awaiting_reply, answered
+                        FROM inbox WHERE id = ?""", (str(e.originator_id),))
+        channel = getattr(e, "channel", "fax")
+        if row is None or row["awaiting_reply"]:
+            self._update(db, e, """channel = ?, last_activity_at = ?, awaiting_reply = 1,
+                status = CASE WHEN status = 'pending_customer' THEN 'open' ELSE status END""",
+                         channel, iso(e.timestamp))
+            return
+        target = "next_response" if row["answered"] else "first_response"
+        targets = self._targets(db, row["type"], row["customer_code"], row["priority"])
+        warn, due = self._clock(e.timestamp, targets.get(target))
+        self._update(db, e, """channel = ?, last_activity_at = ?, awaiting_reply = 1,
+                status = CASE WHEN status = 'pending_customer' THEN 'open' ELSE status END,
+                sla_due_at = ?, response_target = ?, response_warn_at = ?, response_due_at = ?,
+                response_sla = NULL""",
+                     channel, iso(e.timestamp), due, target, warn, due)
 
     @handles(SR.FaxReceived)
     def fax_received(self, db: Db, e: Any, position: int) -> None:
@@ -135,8 +206,8 @@ class InboxView(View):
         """Shown as activity, but the clock neither starts nor moves; the one
         Opened started is stopped when this message is what opened the request."""
         if e.opened_request:
-            self._update(db, e, "last_activity_at = ?, awaiting_reply = 0, sla_due_at = NULL",
-                         iso(e.timestamp))
+            self._update(db, e, "last_activity_at = ?, awaiting_reply = 0, sla_due_at = NULL, "
+                         f"{STOP_RESPONSE}", iso(e.timestamp))
         else:
             self._update(db, e, "last_activity_at = ?", iso(e.timestamp))
 
@@ -150,7 +221,8 @@ class InboxView(View):
             self._update(db, e, "last_activity_at = ?", iso(e.timestamp))
             return
         self._update(
-            db, e, "last_activity_at = ?, awaiting_reply = 0, sla_due_at = NULL", iso(e.timestamp)
+            db, e, f"last_activity_at = ?, awaiting_reply = 0, sla_due_at = NULL, answered = 1, "
+            f"{STOP_RESPONSE}", iso(e.timestamp)
         )
 
     @handles(SR.ReplyDeliveryFailed)
@@ -167,7 +239,8 @@ class InboxView(View):
         self._update(
             db,
             e,
-            "assignee = ?, status = CASE WHEN status = 'new' THEN 'open' ELSE status END",
+            "assignee = ?, status = CASE WHEN status = 'new' THEN 'open' ELSE status END, "
+            "handover_due_at = NULL",
             e.assignee,
         )
 
@@ -184,18 +257,39 @@ class InboxView(View):
         self._update(
             db,
             e,
-            "status = 'escalated', escalation_level = ?, sla_due_at = COALESCE(?, sla_due_at)",
+            "status = 'escalated', escalation_level = ?, sla_due_at = COALESCE(?, sla_due_at), "
+            "escalation_due_at = ?",
             e.level,
+            iso(e.due_at),
             iso(e.due_at),
         )
 
+    @handles(SR.SlaWarned, SR.SlaBreached)
+    def sla_recorded(self, db: Db, e: Any, position: int) -> None:
+        state = "warned" if isinstance(e, SR.SlaWarned) else "breached"
+        column = "resolution_sla" if e.target == "resolution" else "response_sla"
+        # A warning that arrives after its breach (two timers racing) does not undo it.
+        self._update(db, e, f"{column} = CASE WHEN {column} = 'breached' THEN {column} "
+                            f"ELSE ? END", state)
+
+    @handles(SR.HandoverMissed)
+    def handover_missed(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "handover_due_at = NULL")
+
+    @handles(SR.EscalationOverdue)
+    def escalation_overdue(self, db: Db, e: Any, position: int) -> None:
+        self._update(db, e, "status = 'escalated', escalation_level = ?, "
+                            "escalation_due_at = NULL", e.to_level)
+
     @handles(SR.Resolved)
     def resolved(self, db: Db, e: Any, position: int) -> None:
-        self._update(db, e, "status = 'resolved', awaiting_reply = 0, sla_due_at = NULL")
+        self._update(db, e, f"status = 'resolved', awaiting_reply = 0, sla_due_at = NULL, "
+                            f"{STOP_ALL}")
 
     @handles(SR.Closed)
     def closed(self, db: Db, e: Any, position: int) -> None:
-        self._update(db, e, "status = 'closed', awaiting_reply = 0, sla_due_at = NULL")
+        self._update(db, e, f"status = 'closed', awaiting_reply = 0, sla_due_at = NULL, "
+                            f"{STOP_ALL}")
 
     @handles(SR.Reopened)
     def reopened(self, db: Db, e: Any, position: int) -> None:

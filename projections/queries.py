@@ -27,7 +27,11 @@ QUEUES = ("unassigned", "mine", "pending_customer", "escalated", "sla_at_risk",
           "delivery_failed", "fax_verification")
 SLA_RISK_WINDOW = timedelta(hours=1)
 INBOX_COLUMNS = ("reference, customer_code, subject, channel, status, priority, assignee, "
-                 "last_activity_at, sla_due_at, awaiting_reply, delivery_failed, type")
+                 "last_activity_at, sla_due_at, awaiting_reply, delivery_failed, type, "
+                 "response_sla, resolution_sla")
+# At risk: due within the window, or an SLA timer warned or found it breached.
+SLA_AT_RISK = ("((awaiting_reply = 1 AND sla_due_at IS NOT NULL AND sla_due_at < ?) "
+               "OR response_sla IS NOT NULL OR resolution_sla IS NOT NULL)")
 
 
 # How the inbox can be ordered: (the key, as SQL over the inbox's columns; newest
@@ -101,7 +105,7 @@ def inbox(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[st
     elif queue == "fax_verification":
         where.append("fax_unverified > 0")
     elif queue == "sla_at_risk":
-        where.append("awaiting_reply = 1 AND sla_due_at IS NOT NULL AND sla_due_at < ?")
+        where.append(SLA_AT_RISK)
         args.append(iso(datetime.now(UTC) + SLA_RISK_WINDOW))
     if channel:
         where.append("channel = ?")
@@ -191,8 +195,7 @@ def queue_counts(models: ReadModels, who: Principal) -> dict[str, int]:
               SUM(CASE WHEN status IN ({open_marks}) AND assignee = ? THEN 1 ELSE 0 END) AS mine,
               SUM(CASE WHEN status = 'pending_customer' THEN 1 ELSE 0 END) AS pending_customer,
               SUM(CASE WHEN status = 'escalated' THEN 1 ELSE 0 END) AS escalated,
-              SUM(CASE WHEN status IN ({open_marks}) AND awaiting_reply = 1
-                       AND sla_due_at IS NOT NULL AND sla_due_at < ? THEN 1 ELSE 0 END)
+              SUM(CASE WHEN status IN ({open_marks}) AND {SLA_AT_RISK} THEN 1 ELSE 0 END)
                 AS sla_at_risk,
               SUM(CASE WHEN status IN ({open_marks}) AND delivery_failed = 1 THEN 1 ELSE 0 END)
                 AS delivery_failed,
@@ -212,6 +215,9 @@ def _inbox_item(row: dict[str, Any]) -> dict[str, Any]:
     item = {k: v for k, v in row.items() if k != "sort_key"}
     item["awaiting_reply"] = bool(item["awaiting_reply"])
     item["delivery_failed"] = bool(item["delivery_failed"])
+    marks = (item.pop("response_sla", None), item.pop("resolution_sla", None))
+    item["sla_breached"] = "breached" in marks
+    item["sla_warned"] = any(marks)
     return item
 
 

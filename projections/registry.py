@@ -108,7 +108,15 @@ def view_database_path(data_dir: Path, view: str) -> Path:
 def open_read_models(
     location: Location, app: Application[Any], view_classes: tuple[type[View], ...] = ()
 ) -> ReadModels:
-    return open_views(location, app, [cls() for cls in view_classes or VIEW_CLASSES])
+    classes = view_classes or VIEW_CLASSES
+    return open_views(location, app, [_built(cls, location) for cls in classes])
+
+
+def _built(cls: type[View], location: Location) -> View:
+    """A view that needs settings (the inbox its SLA policy) says so with a
+    `configured(location)` class method; the others take no arguments."""
+    configured = getattr(cls, "configured", None)
+    return configured(location) if configured is not None else cls()
 
 
 def open_views(location: Location, app: Application[Any], views: Iterable[View]) -> ReadModels:

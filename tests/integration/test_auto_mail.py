@@ -24,6 +24,7 @@ from channels.email.settings import ImapConfig, SmtpConfig
 from domain.access import Principal
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore
+from domain.business_time import BusinessCalendar
 from domain.requests.commands import ChangeStatus, Escalate, QueueReply
 from ledgerdesk.config import Database, Settings
 from policies.acknowledge import AcknowledgementPolicy
@@ -133,7 +134,9 @@ async def test_the_acknowledgement_leaves_the_request_awaiting_an_answer(
     row = desk.inbox_row(reference)
     assert row["awaiting_reply"] == 1
     opened = datetime.fromisoformat(row["opened_at"])
-    assert datetime.fromisoformat(row["sla_due_at"]) == opened + timedelta(hours=8)
+    # Eight hours of business time (Mon–Fri 09:00–18:00 Asia/Shanghai by default).
+    assert datetime.fromisoformat(row["sla_due_at"]) == BusinessCalendar().add(
+        opened, timedelta(hours=8))
     [entry] = [e for e in desk.timeline(reference) if e["kind"] == "reply"]
     assert entry["data"]["automatic"] is True
 
