@@ -17,7 +17,7 @@ from projections.view import Db, RowBuffer, View, handles, iso, to_json
 
 class TimelineView(View):
     name = "timeline"
-    version = 3  # 2: requests' customers, for erasure; 3: fax pages and verification
+    version = 4  # 2: requests' customers, for erasure; 3: fax pages and verification; 4: SLA
     tables = ("timeline", "timeline_requests")
     schema = (
         """CREATE TABLE IF NOT EXISTS timeline_requests (
@@ -150,6 +150,20 @@ class TimelineView(View):
     def escalated(self, db: Db, e: Any, position: int) -> None:
         self._add(db, e, position, "status", body=e.reason, to="escalated", level=e.level,
                   due_at=iso(e.due_at))
+
+    @handles(SR.SlaWarned, SR.SlaBreached)
+    def sla(self, db: Db, e: Any, position: int) -> None:
+        kind = "sla_warning" if isinstance(e, SR.SlaWarned) else "sla_breach"
+        self._add(db, e, position, kind, target=e.target, due_at=iso(e.due_at))
+
+    @handles(SR.HandoverMissed)
+    def handover_missed(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "handover_missed", due_at=iso(e.due_at), to=e.escalate_to)
+
+    @handles(SR.EscalationOverdue)
+    def escalation_overdue(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "escalation_overdue", due_at=iso(e.due_at),
+                  level=e.to_level, **{"from": e.from_level})
 
     @handles(SR.Resolved)
     def resolved(self, db: Db, e: Any, position: int) -> None:

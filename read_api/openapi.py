@@ -225,6 +225,8 @@ INBOX_ITEM = _object(
     assignee=NULLABLE_TEXT, last_activity_at={"type": "string"}, sla_due_at=NULLABLE_TEXT,
     awaiting_reply={"type": "boolean"}, delivery_failed={"type": "boolean"},
     type=_enum(REQUEST_TYPES),
+    # SLA timers (policies.sla_timers): a warning or a breach recorded on a running clock.
+    sla_warned={"type": "boolean"}, sla_breached={"type": "boolean"},
 )
 TIMELINE_ENTRY = _object(
     ("at", "kind", "channel", "direction", "actor", "body", "attachments"),

@@ -125,6 +125,9 @@ def test_a_warning_then_a_breach_each_fire_once(desk: Desk, store: Database,
     [item] = queries.inbox(desk.models, STAFF, {"queue": "sla_at_risk"})["items"]
     assert item["reference"] == reference and item["sla_breached"] is True
     assert desk.run() == 0
+    desk.models.projector("timeline").catch_up()
+    kinds = [e["kind"] for e in queries.service_request(desk.models, STAFF, reference)["timeline"]]
+    assert kinds[-3:] == ["sla_warning", "sla_breach", "status"]
 
 
 def test_an_answer_stops_the_response_clock(desk: Desk) -> None:
