@@ -1,6 +1,16 @@
-"""Reports: volume by channel and type per day, backlog, first-response and
-resolution times.  Durations are computed when the answering event arrives and
-stored in seconds, so the averages are plain SQL on both stores."""
+"""Reports: what GET /reports/summary and the console's reports page show.
+
+One row per request (channel, type, priority, team, assignee, status, and the
+moments that matter: opened, first answered, latest resolution, as epoch
+seconds), one row per reply an agent sent, per resolution and per rating, and
+daily counts by channel and type.  The rows keep moments, not durations: the
+durations and the SLA's due times are computed when the report is read
+(projections.report_queries), by functions passed in, so wall-clock time can
+give way to business time (domain.sla) without a rebuild.
+`first_response_seconds` and `resolution_seconds` stay as wall-clock seconds
+for the simple readers that had them.  Nothing personal is kept: staff actors
+only (a customer's own actions are kept without their actor).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +19,17 @@ from datetime import datetime
 from typing import Any
 
 from domain.aggregates.service_request import ServiceRequest as SR
+from domain.personal import CHANNEL_ACTOR_PREFIXES
 from projections.view import Db, View, handles, iso
 
 
 class ReportsView(View):
     name = "reports"
-    version = 3  # 2: opened_epoch; 3: an acknowledgement is not the first response
-    tables = ("report_requests", "report_daily")
+    # 2: opened_epoch; 3: an acknowledgement is not the first response; 4: moments,
+    # priority, team and assignee, replies, resolutions and ratings for the summary
+    version = 4
+    tables = ("report_requests", "report_daily", "report_replies", "report_resolutions",
+              "report_ratings")
     schema = (
         """CREATE TABLE IF NOT EXISTS report_requests (
             id TEXT PRIMARY KEY,
@@ -25,10 +39,17 @@ class ReportsView(View):
             status TEXT NOT NULL,
             opened_at TEXT NOT NULL,
             opened_epoch BIGINT NOT NULL,
+            priority TEXT NOT NULL DEFAULT 'normal',
+            team TEXT,
+            assignee TEXT,
+            first_response_epoch BIGINT,
+            resolved_epoch BIGINT,
             first_response_seconds BIGINT,
             resolution_seconds BIGINT,
-            satisfaction INTEGER
+            satisfaction INTEGER,
+            urges INTEGER NOT NULL DEFAULT 0
         )""",
+        "CREATE INDEX IF NOT EXISTS report_requests_opened ON report_requests (opened_epoch)",
         """CREATE TABLE IF NOT EXISTS report_daily (
             day TEXT NOT NULL,
             channel TEXT NOT NULL,
@@ -37,6 +58,24 @@ class ReportsView(View):
             interactions INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (day, channel, type)
         )""",
+        """CREATE TABLE IF NOT EXISTS report_replies (
+            request_id TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            at_epoch BIGINT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS report_replies_at ON report_replies (at_epoch)",
+        """CREATE TABLE IF NOT EXISTS report_resolutions (
+            request_id TEXT NOT NULL,
+            actor TEXT,
+            at_epoch BIGINT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS report_resolutions_at ON report_resolutions (at_epoch)",
+        """CREATE TABLE IF NOT EXISTS report_ratings (
+            request_id TEXT NOT NULL,
+            score INTEGER NOT NULL,
+            at_epoch BIGINT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS report_ratings_at ON report_ratings (at_epoch)",
     )
 
     def __init__(self) -> None:
@@ -79,9 +118,10 @@ class ReportsView(View):
         request = str(e.originator_id)
         db.execute(
             "INSERT INTO report_requests (id, reference, channel, type, status, opened_at, "
-            "opened_epoch) VALUES (?, ?, ?, ?, 'new', ?, ?) ON CONFLICT (id) DO NOTHING",
+            "opened_epoch, priority) VALUES (?, ?, ?, ?, 'new', ?, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING",
             (request, e.reference, e.channel, e.request_type, iso(e.timestamp),
-             _epoch(e.timestamp)),
+             _epoch(e.timestamp), e.priority or "normal"),
         )
         self._types[request] = e.request_type
         self._opened[(_day(e.timestamp), e.channel, e.request_type)] += 1
@@ -96,20 +136,27 @@ class ReportsView(View):
     @handles(SR.ReplyQueued)
     def replied(self, db: Db, e: Any, position: int) -> None:
         if getattr(e, "automatic", False):
-            return  # an acknowledgement is not a response
+            return  # an acknowledgement or a survey is not a response
+        at = _epoch(e.timestamp)
         db.execute(
-            "UPDATE report_requests SET first_response_seconds = ? - opened_epoch "
-            "WHERE id = ? AND first_response_seconds IS NULL",
-            (_epoch(e.timestamp), str(e.originator_id)),
+            "UPDATE report_requests SET first_response_seconds = ? - opened_epoch, "
+            "first_response_epoch = ? WHERE id = ? AND first_response_epoch IS NULL",
+            (at, at, str(e.originator_id)),
         )
+        if _staff(e.actor):
+            db.execute("INSERT INTO report_replies (request_id, actor, at_epoch) VALUES (?, ?, ?)",
+                       (str(e.originator_id), e.actor, at))
 
     @handles(SR.Resolved)
     def resolved(self, db: Db, e: Any, position: int) -> None:
+        at = _epoch(e.timestamp)
         db.execute(
             "UPDATE report_requests SET resolution_seconds = ? - opened_epoch, "
-            "status = 'resolved' WHERE id = ?",
-            (_epoch(e.timestamp), str(e.originator_id)),
+            "resolved_epoch = ?, status = 'resolved' WHERE id = ?",
+            (at, at, str(e.originator_id)),
         )
+        db.execute("INSERT INTO report_resolutions (request_id, actor, at_epoch) VALUES (?, ?, ?)",
+                   (str(e.originator_id), e.actor if _staff(e.actor) else None, at))
 
     @handles(SR.StatusChanged)
     def status(self, db: Db, e: Any, position: int) -> None:
@@ -124,15 +171,40 @@ class ReportsView(View):
     def assigned(self, db: Db, e: Any, position: int) -> None:
         db.execute("UPDATE report_requests SET status = 'open' WHERE id = ? AND status = 'new'",
                    (str(e.originator_id),))
+        self._holder(db, e, e.assignee)
+
+    @handles(SR.Transferred)
+    def transferred(self, db: Db, e: Any, position: int) -> None:
+        self._holder(db, e, e.to_assignee)
+
+    @handles(SR.PriorityChanged)
+    def priority(self, db: Db, e: Any, position: int) -> None:
+        self._set(db, e, "priority", e.priority)
 
     @handles(SR.SatisfactionRated)
     def rated(self, db: Db, e: Any, position: int) -> None:
         self._set(db, e, "satisfaction", e.score)
+        db.execute("INSERT INTO report_ratings (request_id, score, at_epoch) VALUES (?, ?, ?)",
+                   (str(e.originator_id), e.score, _epoch(e.timestamp)))
+
+    def _holder(self, db: Db, e: Any, holder: str | None) -> None:
+        """`team:CODE` sets the team and clears the assignee (CONTRACT.md)."""
+        if holder and holder.startswith("team:"):
+            db.execute("UPDATE report_requests SET team = ?, assignee = NULL WHERE id = ?",
+                       (holder[len("team:"):], str(e.originator_id)))
+        else:
+            self._set(db, e, "assignee", holder)
 
     @staticmethod
     def _set(db: Db, e: Any, column: str, value: Any) -> None:
         db.execute(f"UPDATE report_requests SET {column} = ? WHERE id = ?",
                    (value, str(e.originator_id)))
+
+
+def _staff(actor: Any) -> bool:
+    """A member of staff: a customer's actor is personal, and never kept here."""
+    return isinstance(actor, str) and bool(actor) and not actor.startswith(
+        (*CHANNEL_ACTOR_PREFIXES, "customer:", "system:"))
 
 
 def _day(moment: datetime) -> str:

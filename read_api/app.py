@@ -31,7 +31,7 @@ from domain.aggregates.knowledge import KINDS
 from domain.application import Ledgerdesk
 from domain.errors import NotFound, Unauthenticated, invalid
 from domain.text import unsafe_character
-from projections import access_log, knowledge, queries
+from projections import access_log, knowledge, queries, report_queries
 from projections.access_log import AccessLog
 from projections.audit import verify
 from projections.customers import granted_modules
@@ -83,6 +83,7 @@ def query_routes(
         guarded("/audit/access", "read_access_log", q.access_entries),
         guarded("/audit/access/verify", "read_access_log", q.access_verify),
         guarded("/kb/search", "read_own", q.kb_search),
+        guarded("/reports/summary", "read_queues", q.reports_summary),
     ]
 
 
@@ -214,6 +215,13 @@ class Queries:
             knowledge.search, self.models["knowledge"], query, limit, kind,
         )
         return {"items": results}
+
+    async def reports_summary(self, request: Request, who: Principal) -> Any:
+        """Staff and auditors; figures in wall-clock time (projections.report_queries)."""
+        now = self.app.clock.now()
+        start, end, team = report_queries.period(dict(request.query_params), now)
+        return await run_in_threadpool(report_queries.summary, self.models["reports"],
+                                       start, end, now, team)
 
 
 def is_ascii_number(text: str) -> bool:

@@ -27,6 +27,7 @@ from channels.web.password_links import password_link_routes
 from channels.web.portal import portal_routes
 from channels.web.portal_account import account_routes
 from channels.web.portal_preferences import preference_routes
+from channels.web.reports_pages import reports_routes
 from channels.web.request_forms import request_form_routes
 from channels.web.sessions import SESSION_COOKIE, SESSION_MAX_AGE, SessionBackend
 from channels.web.survey_pages import survey_routes
@@ -63,6 +64,7 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *live_routes(feed),
         *chat_routes(feed),
         *survey_routes(),
+        *reports_routes(),
     ]
     middleware = [
         Middleware(WithWeb, web=web),
