@@ -15,6 +15,7 @@ from domain.business_time import BusinessCalendar
 from domain.clock import ManualClock
 from domain.customers.commands import RegisterCustomer
 from domain.requests.commands import Assign, ChangeStatus, Escalate, OpenRequest, QueueReply
+from domain.sla.policy import Rule, SlaSettings
 from domain.users.commands import AddUser
 from ledgerdesk.config import Database, Settings
 from ledgerdesk.persistence import event_store_env
@@ -28,11 +29,12 @@ H = timedelta(hours=1)
 
 
 class Desk:
-    def __init__(self, store: Database, tmp_path: Path, clock: ManualClock) -> None:
+    def __init__(self, store: Database, tmp_path: Path, clock: ManualClock,
+                 sla: SlaSettings | None = None) -> None:
         self.app = Ledgerdesk(env=event_store_env(store), clock=clock,
                               reply_channels=("email", "web"))
         settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "blobs",
-                            secret_key="k")
+                            secret_key="k", sla=sla or SlaSettings())
         self.models: ReadModels = open_read_models(settings, self.app)
         self.timers = SlaTimers(self.app, self.models["inbox"], settings.sla)
         self.clock = clock
@@ -166,8 +168,8 @@ def test_the_handover_escalates_after_fifteen_minutes(desk: Desk) -> None:
     assert desk.run() == 0
     names = desk.events(reference)
     assert names[-2:] == ["HandoverMissed", "Escalated"]
-    escalated = desk.app.events.get(desk.app.service_request(reference).id)
-    assert "hand-over" in list(escalated)[-1].reason
+    escalated: Any = list(desk.app.events.get(desk.app.service_request(reference).id))[-1]
+    assert "hand-over" in escalated.reason
     assert "HandoverMissed" not in desk.events(taken)
     assert "HandoverMissed" not in desk.events(by_mail)
 
@@ -185,3 +187,23 @@ def test_a_passed_escalation_deadline_escalates_a_level_once(desk: Desk) -> None
     assert request.escalation_level == 2 and request.status == "escalated"
     assert desk.events(reference).count("EscalationOverdue") == 1
     assert desk.row(reference)["escalation_level"] == 2
+
+
+def test_targets_follow_type_and_customer_classification(store: Database, tmp_path: Path,
+                                                         clock: ManualClock) -> None:
+    sla = SlaSettings(rules=(Rule(request_type="complaint", classification="key_account",
+                                  first_response=H / 2),))
+    desk = Desk(store, tmp_path, clock, sla)
+    try:
+        desk.app.handle(RegisterCustomer("BIG", "大客户", actor="admin",
+                                         classification="key_account"))
+        desk.app.handle(RegisterCustomer("SMALL", "小客户", actor="admin"))
+        big = desk.app.handle(OpenRequest("BIG", "complaint", "太慢", actor=AGENT))
+        small = desk.app.handle(OpenRequest("SMALL", "complaint", "太慢", actor=AGENT))
+        calendar = BusinessCalendar()
+        for reference, target in ((big, H / 2), (small, 8 * H)):
+            row = desk.row(reference)
+            assert moment(row["response_due_at"]) == calendar.add(moment(row["opened_at"]),
+                                                                  target)
+    finally:
+        desk.close()
