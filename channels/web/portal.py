@@ -180,6 +180,11 @@ async def request_page(request: Request, user: SessionUser, errors: dict[str, st
             entry["body"] = ""  # the message that opened it follows, with this text
     if request.query_params.get("part") == "timeline":
         return render(request, "portal/timeline.html", sr=found)
+    # One rating per resolution: a request reopened and resolved again may be rated again.
+    timeline = found["timeline"]
+    resolved_at = max((i for i, e in enumerate(timeline) if e["kind"] == "status"
+                       and (e.get("data") or {}).get("to") == "resolved"), default=-1)
+    found["rated_now"] = any(e["kind"] == "satisfaction" for e in timeline[resolved_at + 1:])
     return render(request, "portal/request.html", status_code=status_code, tab="requests",
                   sr=found, errors=errors or {}, kept=kept or {},
                   client_id=uuid.uuid4().hex)

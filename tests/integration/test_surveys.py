@@ -36,12 +36,15 @@ from projections.inbox import InboxView
 from projections.outbox import OutboxView
 from projections.registry import open_read_models, open_views
 from projections.timeline import TimelineView
+from tests.integration import test_portal
+from tests.integration.test_portal import LI, Portal
 from tests.support.telegram_api import TOKEN, BotApiStandIn, RunningStandIn
 
 AGENT = "agent@ledgerdesk.test"
 SECRET = "survey-secret"
 PUBLIC = "https://desk.example"
 USER = 777002
+portal = test_portal.portal  # the portal's fixture: customers, users and the web app
 
 
 class RecordingSender:
@@ -266,3 +269,30 @@ async def test_telegram_buttons_rate_the_resolution_once(
     finally:
         desk.models.close()
         channel.state.close()
+
+
+# --- the portal -------------------------------------------------------------------------
+
+
+def test_the_portal_rates_each_resolution_once(portal: Portal) -> None:
+    reference = portal.app.handle(OpenRequest("ACME", "support", "卡纸", f"web:{LI}"))
+    portal.app.handle(ChangeStatus(reference, "resolved", actor=AGENT))
+    portal.project()
+    customer = portal.browser(LI)
+    page = customer.get(f"/portal/requests/{reference}").text
+    assert 'data-action="rate"' in page
+    rated = customer.post(f"/portal/requests/{reference}/rate", data={
+        "csrf_token": form_token(page), "score": "3"}, follow_redirects=False)
+    assert rated.status_code == 303
+    again = customer.post(f"/portal/requests/{reference}/rate",
+                          data={"csrf_token": form_token(page), "score": "5"})
+    assert again.status_code == 422 and "already rated for this resolution" in again.text
+    portal.project()
+    assert 'data-action="rate"' not in customer.get(f"/portal/requests/{reference}").text
+    portal.app.handle(ChangeStatus(reference, "open", actor=AGENT, reason="again"))
+    portal.app.handle(ChangeStatus(reference, "resolved", actor=AGENT))
+    portal.project()
+    page = customer.get(f"/portal/requests/{reference}").text
+    assert 'data-action="rate"' in page  # a new resolution, a new rating
+    assert customer.post(f"/portal/requests/{reference}/rate", data={
+        "csrf_token": form_token(page), "score": "5"}, follow_redirects=False).status_code == 303
