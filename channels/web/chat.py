@@ -140,7 +140,7 @@ async def portal_message(request: Request, user: SessionUser) -> Response:
             return JSONResponse({"error": e.message}, status_code=400)
         raise
     request.session["chat_ref"] = recorded.reference
-    await web.shown(recorded.reference)
+    await web.settle()  # the conversation fetched next shows this message
     if wants_json:
         return JSONResponse({"reference": recorded.reference, "duplicate": recorded.duplicate})
     return see_other("/portal/chat")
@@ -170,7 +170,10 @@ class Widget:
 
     @staticmethod
     def _principal(visitor: dict[str, Any]) -> Principal:
-        return Principal(f"visitor:{visitor['v']}", ("customer",), visitor.get("k"))
+        # Known by the address or number they gave, which their messages' actor
+        # carries (`chat:<contact>`): the conversation shown is still only the one
+        # their token names.
+        return Principal(str(visitor["c"]), ("customer",), visitor.get("k"))
 
     def _answer(self, request: Request, template: str, status_code: int = 200,
                 **context: Any) -> Response:
@@ -228,7 +231,7 @@ class Widget:
             return JSONResponse({"error": e.message}, status_code=404
                                 if isinstance(e, NotFound) else 400)
         visitor = {**visitor, "r": recorded.reference, "k": recorded.customer_code}
-        await web_of(request).shown(recorded.reference)
+        await web_of(request).settle()
         return JSONResponse({"token": self._token(request, visitor),
                              "reference": recorded.reference, "duplicate": recorded.duplicate})
 

@@ -6,12 +6,17 @@
   // --- live parts: elements with data-live-url are fetched again on change ----
   function livePartsOf(doc) { return Array.from(doc.querySelectorAll("[data-live-url]")); }
 
+  const asked = {};  // per part: a late answer to an older refresh must not undo a newer one
   async function refresh(el) {
     const url = el.getAttribute("data-live-url");
+    const id = el.id;
+    const mine = asked[id] = (asked[id] || 0) + 1;
     const answer = await fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } });
     if (!answer.ok) return;
     const fresh = new DOMParser().parseFromString(await answer.text(), "text/html").body.firstElementChild;
-    if (!fresh || fresh.id !== el.id) return;
+    if (mine !== asked[id]) return;
+    el = document.getElementById(id);
+    if (!el || !fresh || fresh.id !== el.id) return;
     if (fresh.innerHTML === el.innerHTML) return;  // nothing new to show
     const before = new Set(Array.from(el.querySelectorAll("[data-reference], [data-kind]")).map(keyOf));
     const selected = el.querySelector("tr.selected");

@@ -42,9 +42,11 @@
     list.scrollTop = list.scrollHeight;
   }
 
+  let asked = 0;  // answers to an older refresh arriving late must not undo a newer one
   async function refresh() {
     const el = log();
     if (!el) return;
+    const mine = ++asked;
     let url = el.getAttribute("data-live-url");
     if (isWidget) {
       if (!tokenField.value) { showPending(el); return; }
@@ -57,8 +59,11 @@
         fresh = new DOMParser().parseFromString(await answer.text(), "text/html").getElementById("chat");
       }
     } catch (e) { fresh = null; }  // offline: keep what is shown, add what waits
-    if (!fresh) { showPending(el); return; }
-    el.replaceWith(fresh);
+    if (mine !== asked) return;
+    const current = log();
+    if (!fresh) { if (current) showPending(current); return; }
+    if (!current) return;
+    current.replaceWith(fresh);
     showPending(fresh);
   }
 
