@@ -228,12 +228,16 @@ async def reset_request(request: Request) -> Response:
             return render(request, "password/reset.html", status_code=429, email=email,
                           sent=False, throttled=True)
         await run_in_threadpool(web.attempts.failed, account, address)
-    base_link = (web.public_url or str(request.base_url)).rstrip("/")
+    # Not the request's Host header: anyone may ask for a reset, and a forged Host
+    # would mail the victim a working link to the forger's site.
+    base_link = web.public_url.rstrip("/")
 
     async def send() -> None:
-        if "@" not in email or web.send_mail is None:
+        if "@" not in email or web.send_mail is None or not base_link:
             if "@" in email:
-                log.warning("a password reset was asked for, but no SMTP relay is configured")
+                log.warning("a password reset was asked for, but it cannot be mailed: %s",
+                            "no SMTP relay is configured" if web.send_mail is None
+                            else "LEDGERDESK_PUBLIC_URL is unset")
             return
         try:
             nonce = await web.run(IssuePasswordLink(email, "reset", actor=f"web:{email}"))

@@ -71,7 +71,8 @@ def _desk(store: Database, app: Ledgerdesk, tmp_path: Path,
     log = open_access_log(tmp_path, models.datastore)
     send = notifier({"host": smtp.host, "port": str(smtp.port)}, "support@desk.cn") if smtp \
         else None
-    asgi = create_app(app, models, access_log=log, secret_key=SECRET, send_mail=send)
+    asgi = create_app(app, models, access_log=log, secret_key=SECRET, send_mail=send,
+                      public_url="http://testserver")
     for projector in models.projectors:
         projector.catch_up()
     yield Desk(app, asgi, smtp)
@@ -263,3 +264,29 @@ def test_without_smtp_the_console_shows_the_link_to_hand_over(desk_without_smtp:
     assert found
     assert set_password(desk.browser(), found.group(1)).status_code == 303
     assert desk.browser().get(found.group(1)).status_code == 400
+
+
+def test_a_reset_link_is_never_built_on_a_forged_host(store: Database, app: Ledgerdesk,
+                                                       tmp_path: Path) -> None:
+    """Without LEDGERDESK_PUBLIC_URL no reset link is mailed: the Host header of an
+    anonymous request is whatever the asker wrote."""
+    sent: list[tuple[str, str, str]] = []
+
+    async def send(to: str, subject: str, body: str) -> None:
+        sent.append((to, subject, body))
+
+    app.handle(AddUser("li@acme.cn", ["agent"], actor="setup", password="correct horse 1"))
+    settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b",
+                        secret_key="k")
+    models = open_read_models(settings, app)
+    try:
+        client = TestClient(create_app(app, models, secret_key=SECRET, send_mail=send),
+                            base_url="http://evil.example")
+        form = client.get("/password/reset").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        answer = client.post("/password/reset", data={"csrf_token": token,
+                                                      "email": "li@acme.cn"})
+        assert answer.status_code == 200
+        assert sent == []
+    finally:
+        models.close()
