@@ -39,12 +39,16 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     "open_request": STAFF | CUSTOMERS,
     "reply": STAFF,
     "note": STAFF,
-    "assign": STAFF,
+    "assign": STAFF,  # assign, transfer (业务移交)
+    "hand_over": frozenset({"admin", "manager"}),  # everything one person holds, at once
+    # 催办: managers (and admins, who may do whatever staff do); agents may not
+    "urge": frozenset({"manager", "admin"}),
     "change_status": STAFF,
     "log_call": STAFF,
     "manage_customers": STAFF,
     "manage_products": STAFF,
-    "manage_users": frozenset({"admin"}),  # list, deactivate, revoke tokens
+    "manage_users": frozenset({"admin"}),
+    "manage_teams": frozenset({"admin"}),  # list, deactivate, revoke tokens
     "manage_partners": frozenset({"admin"}),  # which portal modules a partner may use
     "invite_users": STAFF,  # a customer's contact to the portal, by a one-time link
     "erase_customers": frozenset({"admin"}),  # crypto-shred a customer's personal data

@@ -54,6 +54,7 @@ from domain.sealing import (
 )
 from domain.sla import handlers as sla
 from domain.store import Store
+from domain.teams import handlers as teams
 from domain.text import check_command
 from domain.users import handlers as users
 from domain.users import links as password_links
@@ -71,6 +72,7 @@ HANDLERS: dict[type, Handler] = merged(
     installed_base.handlers,
     account.handlers,
     sla.handlers,
+    teams.handlers,
 )
 
 STARTUP_ATTEMPTS = 10

@@ -1,0 +1,1 @@
+"""The teams context: teams and their members (admins)."""
