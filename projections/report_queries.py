@@ -93,6 +93,9 @@ def summary(storage: ViewStorage, start: datetime, end: datetime, now: datetime,
     ratings = storage.query(
         f"SELECT score FROM report_ratings WHERE at_epoch >= ? AND at_epoch < ?{scope}",
         [lo, hi, *team_args])
+    urges = storage.query(
+        f"SELECT COUNT(*) AS n FROM report_urges WHERE at_epoch >= ? AND at_epoch < ?{scope}",
+        [lo, hi, *team_args])
     return {
         "from": _iso(start), "to": _iso(end), "team": team, "time_basis": timing.basis,
         "volume": _volume(opened),
@@ -101,7 +104,7 @@ def summary(storage: ViewStorage, start: datetime, end: datetime, now: datetime,
         "sla": _sla(opened, timing, now),
         "backlog": _backlog(backlog, now),
         "satisfaction": _satisfaction([int(r["score"]) for r in ratings]),
-        "urges": {"count": 0},  # urging (催办) is not recorded yet
+        "urges": {"count": int(urges[0]["n"]) if urges else 0},
         "workload": _workload(backlog, replies, resolved),
     }
 

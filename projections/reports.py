@@ -27,9 +27,10 @@ class ReportsView(View):
     name = "reports"
     # 2: opened_epoch; 3: an acknowledgement is not the first response; 4: moments,
     # priority, team and assignee, replies, resolutions and ratings for the summary
-    version = 4
+    # 5: urges (催办) and transfers to a team's queue
+    version = 5
     tables = ("report_requests", "report_daily", "report_replies", "report_resolutions",
-              "report_ratings")
+              "report_ratings", "report_urges")
     schema = (
         """CREATE TABLE IF NOT EXISTS report_requests (
             id TEXT PRIMARY KEY,
@@ -76,6 +77,11 @@ class ReportsView(View):
             at_epoch BIGINT NOT NULL
         )""",
         "CREATE INDEX IF NOT EXISTS report_ratings_at ON report_ratings (at_epoch)",
+        """CREATE TABLE IF NOT EXISTS report_urges (
+            request_id TEXT NOT NULL,
+            at_epoch BIGINT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS report_urges_at ON report_urges (at_epoch)",
     )
 
     def __init__(self) -> None:
@@ -176,6 +182,16 @@ class ReportsView(View):
     @handles(SR.Transferred)
     def transferred(self, db: Db, e: Any, position: int) -> None:
         self._holder(db, e, e.to_assignee)
+
+    @handles(SR.TransferredToTeam)
+    def transferred_to_team(self, db: Db, e: Any, position: int) -> None:
+        db.execute("UPDATE report_requests SET team = ?, assignee = NULL WHERE id = ?",
+                   (e.team, str(e.originator_id)))
+
+    @handles(SR.Urged)
+    def urged(self, db: Db, e: Any, position: int) -> None:
+        db.execute("INSERT INTO report_urges (request_id, at_epoch) VALUES (?, ?)",
+                   (str(e.originator_id), _epoch(e.timestamp)))
 
     @handles(SR.PriorityChanged)
     def priority(self, db: Db, e: Any, position: int) -> None:

@@ -497,6 +497,23 @@ OPENAPI: dict[str, Any] = {
             _body(("agent",), agent=EMAIL, reason=TEXT, expected_version=EXPECTED_VERSION),
             path={"ref": REFERENCE},
         )},
+        "/service-requests/{ref}/transfer": {"post": _command(
+            "Transfer (业务移交) to a member of staff (`to`: an email) or to a team's queue "
+            "(`to`: `team:CODE`, which clears the assignee); 404 for an unknown user or team",
+            _body(("to", "reason"), to=LINE, reason=LINE, expected_version=EXPECTED_VERSION),
+            path={"ref": REFERENCE},
+        )},
+        "/service-requests/{ref}/urge": {"post": _command(
+            "Urge (催办) a request (managers and admins); counted in reports",
+            _body(("message",), message=LINE, expected_version=EXPECTED_VERSION),
+            path={"ref": REFERENCE},
+        )},
+        "/users/{email}/hand-over": {"post": _command(
+            "Transfer every open request this person holds (admins and managers), one "
+            "transfer each; answers how many moved",
+            _body(("to", "reason"), to=LINE, reason=LINE),
+            _object(("transferred",), transferred=_COUNT), path={"email": EMAIL},
+        )},
         "/service-requests/{ref}/status": {"post": _command(
             "Change status (`reason` is internal)",
             _body(("status",), status=_enum(TARGET_STATUSES), reason=TEXT,

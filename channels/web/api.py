@@ -50,10 +50,13 @@ from domain.requests.commands import (
     AddNote,
     Assign,
     ChangeStatus,
+    HandOver,
     LogCall,
     OpenRequest,
     QueueReply,
     Recorded,
+    Transfer,
+    Urge,
 )
 
 Endpoint = Callable[[Request, Principal], Awaitable[Response]]
@@ -90,6 +93,12 @@ def command_routes(app: Ledgerdesk) -> list[Route]:
                      ("body", "expected_version")),
         CommandRoute("/service-requests/{ref}/assign", "POST", "assign", c.assign,
                      ("agent", "reason", "expected_version")),
+        CommandRoute("/service-requests/{ref}/transfer", "POST", "assign", c.transfer,
+                     ("to", "reason", "expected_version")),
+        CommandRoute("/service-requests/{ref}/urge", "POST", "urge", c.urge,
+                     ("message", "expected_version")),
+        CommandRoute("/users/{email}/hand-over", "POST", "hand_over", c.hand_over,
+                     ("to", "reason")),
         CommandRoute("/service-requests/{ref}/status", "POST", "change_status", c.status,
                      ("status", "reason", "expected_version")),
         CommandRoute("/calls", "POST", "log_call", c.log_call,
@@ -236,6 +245,27 @@ class Commands:
             reason=text(body, "reason", ""), expected_version=expected_version(body),
         ))
         return _answer({})
+
+    async def transfer(self, request: Request, who: Principal, body: Body) -> Response:
+        await self._handle(Transfer(
+            request.path_params["ref"], text(body, "to"), text(body, "reason"),
+            actor=actor_of(who), expected_version=expected_version(body),
+        ))
+        return _answer({})
+
+    async def urge(self, request: Request, who: Principal, body: Body) -> Response:
+        await self._handle(Urge(
+            request.path_params["ref"], text(body, "message"), actor=actor_of(who),
+            expected_version=expected_version(body),
+        ))
+        return _answer({})
+
+    async def hand_over(self, request: Request, who: Principal, body: Body) -> Response:
+        moved: int = await self._handle(HandOver(
+            request.path_params["email"], text(body, "to"), text(body, "reason"),
+            actor=actor_of(who),
+        ))
+        return _answer({"transferred": moved})
 
     async def status(self, request: Request, who: Principal, body: Body) -> Response:
         await self._handle(ChangeStatus(

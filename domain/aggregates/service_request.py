@@ -68,6 +68,8 @@ class ServiceRequest(Aggregate):
             ),
             "Assigned": fields(plain="assignee"),
             "Transferred": fields(plain="from_assignee to_assignee", personal="reason"),
+            "TransferredToTeam": fields(plain="from_assignee from_team team", personal="reason"),
+            "Urged": fields(plain="assignee team", personal="message"),
             "StatusChanged": fields(plain="from_status to_status", personal="reason"),
             "Escalated": fields(plain="level due_at", personal="reason"),
             "Resolved": fields(personal="resolution"),
@@ -113,6 +115,8 @@ class ServiceRequest(Aggregate):
         self.follow_up_of = follow_up_of
         self.status = "new"
         self.assignee: str | None = None
+        self.team: str | None = None  # a team code (domain.aggregates.team)
+        self.urges = 0
         self.escalation_level = 0
         self.replies: dict[str, str] = {}  # reply_id -> queued | delivered | failed
         self.message_ids: list[str] = []  # channel ids seen on this request, for threading
@@ -440,6 +444,29 @@ class ServiceRequest(Aggregate):
     def _transferred(self, from_assignee: str, to_assignee: str, reason: str, actor: str) -> None:
         """业务移交: work handed from one member of staff to another."""
         self.assignee = to_assignee
+
+    def transfer_to_team(self, team: str, reason: str, actor: str) -> None:
+        """业务移交 to a team's queue: the team is set and the assignee cleared."""
+        if team == self.team and self.assignee is None:
+            raise InvalidTransition(f"{self.reference} is already in team {team}'s queue")
+        self._transferred_to_team(from_assignee=self.assignee, from_team=self.team, team=team,
+                                  reason=reason, actor=actor)
+
+    @event("TransferredToTeam")
+    def _transferred_to_team(self, from_assignee: str | None, from_team: str | None, team: str,
+                             reason: str, actor: str) -> None:
+        self.assignee = None
+        self.team = team
+
+    def urge(self, message: str, actor: str) -> None:
+        """催办: the assignee (or the team) is pressed; counted in reports."""
+        if not self.is_open:
+            raise InvalidTransition(f"{self.reference} is {self.status}: nothing to urge")
+        self._urged(assignee=self.assignee, team=self.team, message=message, actor=actor)
+
+    @event("Urged")
+    def _urged(self, assignee: str | None, team: str | None, message: str, actor: str) -> None:
+        self.urges = getattr(self, "urges", 0) + 1
 
     def change_status(self, status: str, actor: str, reason: str = "") -> None:
         if status == "escalated":

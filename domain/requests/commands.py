@@ -200,6 +200,39 @@ class Assign:
 
 
 @dataclass(frozen=True)
+class Transfer:
+    """业务移交: to a member of staff (`to` an email) or to a team (`team:CODE`,
+    which sets the team and clears the assignee)."""
+
+    reference: str
+    to: str
+    reason: str
+    actor: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class HandOver:
+    """Transfer every open request `holder` is assigned, one command each;
+    returns how many were moved."""
+
+    holder: str
+    to: str
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class Urge:
+    """催办: a manager presses for progress on a request."""
+
+    reference: str
+    message: str
+    actor: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
 class ChangeStatus:
     reference: str
     status: str

@@ -10,18 +10,21 @@ import uuid
 from collections.abc import Callable
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from domain.aggregates.contact import CustomerContact
 from domain.aggregates.service_request import ServiceRequest
+from domain.aggregates.team import TEAM_PREFIX
 from domain.commands import Handlers
 from domain.customers.handlers import load_customer
-from domain.errors import ConcurrentChange, invalid
+from domain.errors import ConcurrentChange, NotFound, invalid
 from domain.requests.commands import (
     AddNote,
     Assign,
     ChangePriority,
     ChangeStatus,
     Escalate,
+    HandOver,
     MarkReplyDelivered,
     MarkReplyFailed,
     OpenRequest,
@@ -29,11 +32,14 @@ from domain.requests.commands import (
     RateSatisfaction,
     RecordBounce,
     Recorded,
+    Transfer,
+    Urge,
 )
 from domain.requests.lookup import load_request
 from domain.requests.opening import new_request, summary
 from domain.requests.routing import route_reply
 from domain.store import Pending, Store
+from domain.teams.handlers import load_team
 from domain.users.handlers import load_user
 from domain.vocabulary import (
     CHANNELS,
@@ -178,6 +184,86 @@ def assign(store: Store, c: Assign) -> None:
         raise invalid("agent", f"{c.assignee} is not an agent or engineer")
     change_request(store, c.reference, lambda r: r.assign(staff.email, c.actor, c.reason),
                    c.expected_version)
+
+
+def _transfer_change(store: Store, to: str, reason: str,
+                     actor: str) -> Callable[[ServiceRequest], None]:
+    """What a transfer to `to` does to a request: checked once, before loading it."""
+    if not reason.strip():
+        raise invalid("reason", "say why the request is transferred")
+    target = to.strip()
+    if target.lower().startswith(TEAM_PREFIX):
+        code = target[len(TEAM_PREFIX):].strip()
+        try:
+            team = load_team(store, code)
+        except NotFound:
+            raise NotFound(f"there is no team {code!r} to transfer to") from None
+        return lambda r: r.transfer_to_team(team.code, reason, actor)
+    try:
+        staff = load_user(store, target)
+    except NotFound:
+        raise NotFound(f"there is no user {target!r} to transfer to (a team is team:CODE)"
+                       ) from None
+    if not staff.active or not any(role in STAFF_ROLES for role in staff.roles):
+        raise invalid("to", f"{staff.email} is not an active member of staff")
+    return lambda r: r.assign(staff.email, actor, reason)
+
+
+@handlers(Transfer)
+def transfer(store: Store, c: Transfer) -> None:
+    change_request(store, c.reference, _transfer_change(store, c.to, c.reason, c.actor),
+                   c.expected_version)
+
+
+# Events after which a request may be held by someone (read from the log: the
+# domain reads no read model).
+_HOLDING_EVENTS = ("Assigned", "Transferred")
+HOLDING_SCAN_PAGE = 1000
+
+
+def held_by(store: Store, email: str) -> list[str]:
+    """The open requests `email` is assigned now, each checked on its aggregate."""
+    recorder = store.app.recorder
+    topics = [get_topic(getattr(ServiceRequest, name)) for name in _HOLDING_EVENTS]
+    candidates: dict[uuid.UUID, None] = {}
+    position = 0
+    while True:
+        page = recorder.select_notifications(position, HOLDING_SCAN_PAGE, topics=topics,
+                                             inclusive_of_start=False)
+        for notification in page:
+            candidates[uuid.UUID(str(notification.originator_id))] = None
+        if len(page) < HOLDING_SCAN_PAGE:
+            break
+        position = page[-1].id
+    held: list[str] = []
+    for request_id in candidates:
+        request = store.get(ServiceRequest, request_id)
+        if request is not None and request.is_open and request.assignee == email:
+            held.append(request.reference)
+    return sorted(held)
+
+
+@handlers(HandOver)
+def hand_over(store: Store, c: HandOver) -> int:
+    holder = load_user(store, c.holder)
+    change = _transfer_change(store, c.to, c.reason, c.actor)
+    if c.to.strip().lower() == holder.email:
+        raise invalid("to", "hand over to someone else")
+    moved: list[str] = []
+    for reference in held_by(store, holder.email):
+        def still_held(r: ServiceRequest) -> None:
+            if r.assignee == holder.email and r.is_open:  # not moved meanwhile
+                change(r)
+                moved.append(r.reference)
+        change_request(store, reference, still_held)
+    return len(set(moved))
+
+
+@handlers(Urge)
+def urge(store: Store, c: Urge) -> None:
+    if not c.message.strip():
+        raise invalid("message", "say what the urge is about")
+    change_request(store, c.reference, lambda r: r.urge(c.message, c.actor), c.expected_version)
 
 
 @handlers(ChangeStatus)

@@ -1,0 +1,143 @@
+"""Teams, transfer (业务移交), bulk hand-over and urging (催办), issue 15 items 3
+and 5, through the API on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from domain.application import Ledgerdesk
+from domain.customers.commands import RegisterCustomer
+from domain.errors import AlreadyExists, InvalidInput
+from domain.requests.commands import Assign, OpenRequest
+from domain.teams.commands import AddTeamMember, CreateTeam, RemoveTeamMember
+from domain.teams.handlers import all_teams, load_team
+from domain.users.commands import AddUser, IssueToken
+from ledgerdesk.asgi import create_app
+from ledgerdesk.config import Database, Settings
+from projections.registry import open_read_models
+
+A, B, MANAGER, ADMIN = "a@desk.cn", "b@desk.cn", "boss@desk.cn", "root@desk.cn"
+
+
+class Desk:
+    def __init__(self, app: Ledgerdesk, store: Database, tmp_path: Path) -> None:
+        self.app = app
+        settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b",
+                            secret_key="k")
+        self.models = open_read_models(settings, app)
+        self.asgi = create_app(app, self.models, secret_key="s")
+
+    def project(self) -> None:
+        for projector in self.models.projectors:
+            projector.catch_up()
+
+    def api(self, email: str) -> TestClient:
+        token = self.app.handle(IssueToken(email, actor="setup"))
+        return TestClient(self.asgi, headers={"Authorization": f"Bearer {token}"})
+
+    def open(self, subject: str = "打印机卡纸") -> str:
+        return str(self.app.handle(OpenRequest("ACME", "support", subject, actor=A)))
+
+
+@pytest.fixture
+def desk(app: Ledgerdesk, store: Database, tmp_path: Path) -> Iterator[Desk]:
+    app.handle(RegisterCustomer("ACME", "艾克美", actor="setup"))
+    for email, roles in ((A, ["agent"]), (B, ["agent"]), (MANAGER, ["manager"]),
+                         (ADMIN, ["admin"])):
+        app.handle(AddUser(email, roles, actor="setup"))
+    app.handle(CreateTeam("hotline", "热线", actor=ADMIN))
+    app.handle(AddTeamMember("hotline", B, actor=ADMIN))
+    d = Desk(app, store, tmp_path)
+    yield d
+    d.models.close()
+
+
+def post(client: TestClient, path: str, body: dict[str, Any]) -> Any:
+    return client.post(f"/api/v1{path}", json=body)
+
+
+def test_teams_have_members_and_unique_codes(desk: Desk) -> None:
+    app = desk.app
+    assert [t.code for t in all_teams(app.store)] == ["hotline"]
+    assert load_team(app.store, "HOTLINE").members == [B]
+    with pytest.raises(AlreadyExists):
+        app.handle(CreateTeam("hotline", "again", actor=ADMIN))
+    with pytest.raises(InvalidInput):
+        app.handle(CreateTeam("bad code!", "x", actor=ADMIN))
+    app.handle(RemoveTeamMember("hotline", B, actor=ADMIN))
+    assert load_team(app.store, "hotline").members == []
+
+
+def test_transfer_to_a_person_and_to_a_team(desk: Desk) -> None:
+    ref = desk.open()
+    desk.app.handle(Assign(ref, A, actor=A))
+    agent = desk.api(A)
+    r = post(agent, f"/service-requests/{ref}/transfer", {"to": B, "reason": "休假"})
+    assert r.status_code == 200, r.text
+    request = desk.app.service_request(ref)
+    assert request.assignee == B
+    r = post(agent, f"/service-requests/{ref}/transfer",
+             {"to": "team:hotline", "reason": "热线处理"})
+    assert r.status_code == 200, r.text
+    request = desk.app.service_request(ref)
+    assert (request.team, request.assignee) == ("hotline", None)
+    events = [type(e).__name__ for e in desk.app.events.get(request.id)]
+    assert events[-2:] == ["Transferred", "TransferredToTeam"]
+
+
+def test_transfer_refusals(desk: Desk) -> None:
+    ref = desk.open()
+    agent = desk.api(A)
+    unknown_team = post(agent, f"/service-requests/{ref}/transfer",
+                        {"to": "team:nowhere", "reason": "x"})
+    assert unknown_team.status_code == 404
+    assert "nowhere" in unknown_team.json()["error"]["message"]
+    unknown_user = post(agent, f"/service-requests/{ref}/transfer",
+                        {"to": "ghost@desk.cn", "reason": "x"})
+    assert unknown_user.status_code == 404
+    assert "ghost@desk.cn" in unknown_user.json()["error"]["message"]
+    stale = post(agent, f"/service-requests/{ref}/transfer",
+                 {"to": B, "reason": "x", "expected_version": 0})
+    assert stale.status_code == 409
+    no_reason = post(agent, f"/service-requests/{ref}/transfer", {"to": B, "reason": " "})
+    assert no_reason.status_code in (400, 422)
+    assert desk.app.service_request(ref).assignee is None
+
+
+def test_hand_over_moves_exactly_the_persons_open_requests(desk: Desk) -> None:
+    held = [desk.open(f"held {n}") for n in range(3)]
+    for ref in held:
+        desk.app.handle(Assign(ref, A, actor=A))
+    others = desk.open("someone else's")
+    desk.app.handle(Assign(others, B, actor=B))
+    unassigned = desk.open("nobody's")
+    r = post(desk.api(MANAGER), f"/users/{A}/hand-over", {"to": B, "reason": "离职"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"transferred": 3}
+    assert all(desk.app.service_request(ref).assignee == B for ref in held)
+    assert desk.app.service_request(unassigned).assignee is None
+    again = post(desk.api(ADMIN), f"/users/{A}/hand-over", {"to": "team:hotline", "reason": "x"})
+    assert again.json() == {"transferred": 0}
+    refused = post(desk.api(A), f"/users/{B}/hand-over", {"to": A, "reason": "x"})
+    assert refused.status_code == 403
+
+
+def test_urge_by_a_manager_is_recorded_and_counted(desk: Desk) -> None:
+    ref = desk.open()
+    manager = desk.api(MANAGER)
+    r = post(manager, f"/service-requests/{ref}/urge", {"message": "客户催了三次"})
+    assert r.status_code == 200, r.text
+    request = desk.app.service_request(ref)
+    assert [type(e).__name__ for e in desk.app.events.get(request.id)][-1] == "Urged"
+    refused = post(desk.api(A), f"/service-requests/{ref}/urge", {"message": "x"})
+    assert refused.status_code == 403
+    desk.project()
+    summary = manager.get("/api/v1/reports/summary",
+                          params={"from": "2000-01-01", "to": "2999-01-01"})
+    assert summary.status_code == 200, summary.text
+    assert summary.json()["urges"] == {"count": 1}
