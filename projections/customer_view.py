@@ -29,7 +29,7 @@ VISIBLE_DATA: dict[str, frozenset[str]] = {
 # Kinds whose text is the customer's own or was written to them.
 VISIBLE_BODY = frozenset({"opened", "message", "fax", "reply", "satisfaction"})
 # Header fields about our handling, not the customer's request.
-INTERNAL_HEADER = ("sla_due_at", "priority")
+INTERNAL_HEADER = ("sla_due_at", "priority", "team")  # a team is internal routing
 
 
 def header_for(who: Principal, header: dict[str, Any]) -> dict[str, Any]:

@@ -50,7 +50,8 @@ STOP_ALL = (f"{STOP_RESPONSE}, resolution_warn_at = NULL, resolution_due_at = NU
 
 class InboxView(View):
     name = "inbox"
-    version = 4  # 3: faxes waiting for verification; 4: SLA in business time, timers
+    # 3: faxes waiting for verification; 4: SLA in business time, timers; 5: team
+    version = 5
     tables = ("inbox", "inbox_customer_classes")
     schema = (
         """CREATE TABLE IF NOT EXISTS inbox (
@@ -63,6 +64,7 @@ class InboxView(View):
             status TEXT NOT NULL,
             priority TEXT NOT NULL,
             assignee TEXT,
+            team TEXT,
             product TEXT,
             opened_at TEXT NOT NULL,
             last_activity_at TEXT NOT NULL,
@@ -247,6 +249,11 @@ class InboxView(View):
     @handles(SR.Transferred)
     def transferred(self, db: Db, e: Any, position: int) -> None:
         self._update(db, e, "assignee = ?", e.to_assignee)
+
+    @handles(SR.TransferredToTeam)
+    def transferred_to_team(self, db: Db, e: Any, position: int) -> None:
+        """A team's queue: the team set, the assignee cleared (CONTRACT.md)."""
+        self._update(db, e, "team = ?, assignee = NULL", e.team)
 
     @handles(SR.StatusChanged)
     def status_changed(self, db: Db, e: Any, position: int) -> None:

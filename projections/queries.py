@@ -15,6 +15,7 @@ from typing import Any
 
 from domain import ids
 from domain.access import Principal, require_visible
+from domain.aggregates.team import CODE_SHAPE, TEAM_PREFIX
 from domain.errors import NotFound, invalid
 from domain.vocabulary import CHANNELS, OPEN_STATUSES, STATUSES
 from projections import customer_view
@@ -26,7 +27,7 @@ from projections.view import from_json, iso
 QUEUES = ("unassigned", "mine", "pending_customer", "escalated", "sla_at_risk",
           "delivery_failed", "fax_verification")
 SLA_RISK_WINDOW = timedelta(hours=1)
-INBOX_COLUMNS = ("reference, customer_code, subject, channel, status, priority, assignee, "
+INBOX_COLUMNS = ("reference, customer_code, subject, channel, status, priority, assignee, team, "
                  "last_activity_at, sla_due_at, awaiting_reply, delivery_failed, type, "
                  "response_sla, resolution_sla")
 # At risk: due within the window, or an SLA timer warned or found it breached.
@@ -76,8 +77,11 @@ def inbox(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[st
     where: list[str] = []
     args: list[Any] = []
     queue = params.get("queue") or ""
-    if queue and queue not in QUEUES:
-        raise invalid("queue", f"queue must be one of {', '.join(QUEUES)}")
+    team = queue[len(TEAM_PREFIX):] if queue.startswith(TEAM_PREFIX) else None
+    if team is not None and not CODE_SHAPE.match(team):
+        raise invalid("queue", "a team's queue is team:CODE (lower-case letters, digits, - or _)")
+    if queue and team is None and queue not in QUEUES:
+        raise invalid("queue", f"queue must be one of {', '.join(QUEUES)} or team:CODE")
     status = params.get("status") or ""
     if status and status not in STATUSES:
         raise invalid("status", f"status must be one of {', '.join(STATUSES)}")
@@ -92,7 +96,10 @@ def inbox(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[st
     elif queue not in ("pending_customer", "escalated"):
         where.append(f"status IN ({', '.join('?' for _ in OPEN_STATUSES)})")
         args.extend(OPEN_STATUSES)
-    if queue == "unassigned":
+    if team is not None:
+        where.append("team = ?")
+        args.append(team)
+    elif queue == "unassigned":
         where.append("assignee IS NULL")
     elif queue == "mine":
         where.append("assignee = ?")
@@ -223,7 +230,7 @@ def _inbox_item(row: dict[str, Any]) -> dict[str, Any]:
 
 def service_request(models: ReadModels, who: Principal, reference: str) -> dict[str, Any]:
     rows = models["inbox"].query(
-        "SELECT id, reference, customer_code, type, status, channel, subject, assignee, "
+        "SELECT id, reference, customer_code, type, status, channel, subject, assignee, team, "
         "priority, opened_at, last_activity_at, sla_due_at, satisfaction, follow_up_of, version "
         "FROM inbox WHERE reference = ?", (reference,))
     if not rows:

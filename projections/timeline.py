@@ -17,7 +17,9 @@ from projections.view import Db, RowBuffer, View, handles, iso, to_json
 
 class TimelineView(View):
     name = "timeline"
-    version = 4  # 2: requests' customers, for erasure; 3: fax pages and verification; 4: SLA
+    # 2: requests' customers, for erasure; 3: fax pages and verification; 4: SLA;
+    # 5: transfers to a team, urges
+    version = 5
     tables = ("timeline", "timeline_requests")
     schema = (
         """CREATE TABLE IF NOT EXISTS timeline_requests (
@@ -140,6 +142,17 @@ class TimelineView(View):
     def transferred(self, db: Db, e: Any, position: int) -> None:
         self._add(db, e, position, "assignment", body=e.reason, to=e.to_assignee,
                   **{"from": e.from_assignee})
+
+    @handles(SR.TransferredToTeam)
+    def transferred_to_team(self, db: Db, e: Any, position: int) -> None:
+        self._add(db, e, position, "assignment", body=e.reason, to=f"team:{e.team}",
+                  **{"from": e.from_assignee})
+
+    @handles(SR.Urged)
+    def urged(self, db: Db, e: Any, position: int) -> None:
+        """催办: the manager's message; whom it pressed (the assignee or the team)."""
+        self._add(db, e, position, "urged", body=e.message, to=e.assignee or (
+            f"team:{e.team}" if e.team else None))
 
     @handles(SR.StatusChanged)
     def status(self, db: Db, e: Any, position: int) -> None:

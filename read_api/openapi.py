@@ -254,8 +254,9 @@ INBOX_ITEM = _object(
      "last_activity_at", "sla_due_at"),
     reference={"type": "string"}, customer_code={"type": "string"}, subject={"type": "string"},
     channel=_enum(CHANNELS), status=REQUEST_STATUS, priority=_enum(PRIORITIES),
-    assignee=NULLABLE_TEXT, last_activity_at={"type": "string"}, sla_due_at=NULLABLE_TEXT,
-    awaiting_reply={"type": "boolean"}, delivery_failed={"type": "boolean"},
+    assignee=NULLABLE_TEXT, team=NULLABLE_TEXT, last_activity_at={"type": "string"},
+    sla_due_at=NULLABLE_TEXT, awaiting_reply={"type": "boolean"},
+    delivery_failed={"type": "boolean"},
     type=_enum(REQUEST_TYPES),
     # SLA timers (policies.sla_timers): a warning or a breach recorded on a running clock.
     sla_warned={"type": "boolean"}, sla_breached={"type": "boolean"},
@@ -271,8 +272,8 @@ SERVICE_REQUEST = _object(
      "timeline"),
     reference={"type": "string"}, customer_code={"type": "string"}, type=_enum(REQUEST_TYPES),
     status=REQUEST_STATUS, channel=_enum(CHANNELS), subject={"type": "string"},
-    assignee=NULLABLE_TEXT, priority=_enum(PRIORITIES), version={"type": "integer"},
-    timeline=_list(TIMELINE_ENTRY),
+    assignee=NULLABLE_TEXT, team=NULLABLE_TEXT, priority=_enum(PRIORITIES),
+    version={"type": "integer"}, timeline=_list(TIMELINE_ENTRY),
 )
 PRODUCT_ITEM = _object(
     ("serial", "model", "status", "in_warranty", "requests"),
@@ -349,7 +350,10 @@ OPENAPI: dict[str, Any] = {
         "/inbox": {"get": _op(
             "Agent queues: open requests, newest activity first", _page(INBOX_ITEM),
             errors=("400", *QUERY_ERRORS),
-            query={"queue": _filter(QUEUES), "channel": _filter(CHANNELS),
+            query={"queue": {"anyOf": [_filter(QUEUES), {
+                       "type": "string", "pattern": "^team:[a-z0-9][a-z0-9_-]{0,31}$",
+                       "description": "a team's queue (what was transferred to team:CODE)"}]},
+                   "channel": _filter(CHANNELS),
                    "status": _filter(STATUSES), "sort": _filter(tuple(INBOX_SORTS)),
                    "limit": _limit(INBOX_MAX_LIMIT),
                    "cursor": {"type": "string", "maxLength": CURSOR_MAX_LENGTH,

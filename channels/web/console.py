@@ -22,6 +22,7 @@ from channels.web.pages import page, render, web_of
 from channels.web.sessions import SessionUser
 from domain import ids
 from domain.errors import DomainError, NotFound
+from domain.teams.handlers import all_teams
 from domain.users.handlers import all_users
 from domain.vocabulary import CHANNELS, PRIORITIES, STAFF_ROLES, STATUSES
 from projections import access_log, queries
@@ -75,10 +76,11 @@ async def inbox_context(request: Request, user: SessionUser) -> dict[str, Any]:
         last_read = seen.get(item["reference"])
         item["unread"] = last_read is None or last_read < item["last_activity_at"]
     listed = {k: v for k, v in params.items() if k not in ("cursor", "limit")}
+    teams = await run_in_threadpool(web.recent_staff.get, "teams", lambda: _teams(web))
     return {"live_list": "/console?" + urlencode({**listed, "part": "list"}),
             "items": found["items"], "next_cursor": found["next_cursor"], "counts": counts,
             "sorts": SORTS, "queues": QUEUES, "queue_pages": QUEUE_PAGES, "channels": CHANNELS,
-            "params": params, "problem": problem}
+            "params": params, "problem": problem, "teams": teams}
 
 
 async def inbox(request: Request, user: SessionUser) -> Response:
@@ -110,7 +112,9 @@ async def request_context(request: Request, user: SessionUser, reference: str
     staff = await run_in_threadpool(web.recent_staff.get, "staff", lambda: _staff(web))
     kb_query = request.query_params.get("kb", "").strip()[:200]
     articles = await run_in_threadpool(_articles, web, kb_query) if kb_query else []
+    # the teams (for the transfer form) come with the sidebar's inbox context
     return {"sr": found, "customer": customer, "reply_channel": reply_channel, "staff": staff,
+            "can_urge": user.principal.may("urge"),
             "statuses": STATUSES, "priorities": PRIORITIES, "reply_channels": CHANNELS,
             "kb_query": kb_query, "articles": articles}
 
@@ -148,6 +152,10 @@ def _articles(web: Any, query: str) -> list[dict[str, Any]]:
 def _staff(web: Any) -> list[dict[str, str]]:
     return [{"email": u.email, "name": u.name} for u in all_users(web.app.store)
             if u.active and any(r in STAFF_ROLES for r in u.roles)]
+
+
+def _teams(web: Any) -> list[dict[str, str]]:
+    return [{"code": t.code, "name": t.name} for t in all_teams(web.app.store)]
 
 
 async def request_page(request: Request, user: SessionUser) -> Response:

@@ -65,6 +65,7 @@ LABELS = (
     N_("kind:sla_breach"),
     N_("kind:handover_missed"),
     N_("kind:escalation_overdue"),
+    N_("kind:urged"),
     N_("sla_target:first_response"),
     N_("sla_target:next_response"),
     N_("sla_target:resolution"),

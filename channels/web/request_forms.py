@@ -42,6 +42,8 @@ from domain.requests.commands import (
     Escalate,
     LogCall,
     QueueReply,
+    Transfer,
+    Urge,
 )
 
 # (reference, form, actor, attachments stored from the form) -> command
@@ -87,6 +89,12 @@ BUILDERS: dict[str, tuple[Build, str]] = {
     "assign": (lambda ref, f, actor, _files: Assign(
         ref, _text(f, "agent", 320).strip(), actor=actor, reason=_text(f, "reason", 2000),
         expected_version=_version(f)), N_("Assigned.")),
+    "transfer": (lambda ref, f, actor, _files: Transfer(
+        ref, _text(f, "to", 320).strip(), _text(f, "reason", 2000), actor=actor,
+        expected_version=_version(f)), N_("Transferred.")),
+    "urge": (lambda ref, f, actor, _files: Urge(
+        ref, _text(f, "message", 2000), actor=actor, expected_version=_version(f)),
+        N_("Urged.")),
     "status": (lambda ref, f, actor, _files: ChangeStatus(
         ref, _text(f, "status", 40), actor=actor, reason=_text(f, "reason", 2000),
         expected_version=_version(f)), N_("Status changed.")),
@@ -110,7 +118,8 @@ STATUS_BY_CODE = {"undeliverable": 422, "invalid_state": 422, "too_large": 413}
 WITH_FILES = ("reply", "note")
 
 # Which permission each form needs (domain.access).
-PERMISSIONS = {"reply": "reply", "note": "note", "assign": "assign", "status": "change_status",
+PERMISSIONS = {"reply": "reply", "note": "note", "assign": "assign", "transfer": "assign",
+               "urge": "urge", "status": "change_status",
                "priority": "change_status", "escalate": "change_status", "call": "log_call"}
 
 

@@ -5,6 +5,7 @@ accounts, whose emails stay in clear like every staff actor."""
 
 from __future__ import annotations
 
+import re
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -14,6 +15,8 @@ from domain.ids import NAMESPACE
 from domain.personal import PersonalData, fields
 
 TEAM_PREFIX = "team:"
+# What a team code looks like once normalised (lower case).
+CODE_SHAPE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
 def team_id(code: str) -> UUID:

@@ -3,13 +3,12 @@ domain.users.handlers.all_users: teams are few)."""
 
 from __future__ import annotations
 
-import re
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
 from domain import ids
-from domain.aggregates.team import Team, normalise_code, team_id
+from domain.aggregates.team import CODE_SHAPE, Team, normalise_code, team_id
 from domain.commands import Handlers
 from domain.errors import NotFound, invalid
 from domain.store import Pending, Store
@@ -19,7 +18,6 @@ from domain.vocabulary import STAFF_ROLES
 
 handlers = Handlers()
 
-CODE_SHAPE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 TEAM_SCAN_PAGE = 1000
 
 

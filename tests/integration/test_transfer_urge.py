@@ -20,6 +20,7 @@ from domain.users.commands import AddUser, IssueToken
 from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
 from projections.registry import open_read_models
+from tests.integration.test_console import PASSWORD, csrf_of, sign_in
 
 A, B, MANAGER, ADMIN = "a@desk.cn", "b@desk.cn", "boss@desk.cn", "root@desk.cn"
 
@@ -40,6 +41,11 @@ class Desk:
         token = self.app.handle(IssueToken(email, actor="setup"))
         return TestClient(self.asgi, headers={"Authorization": f"Bearer {token}"})
 
+    def browser(self, email: str) -> TestClient:
+        client = TestClient(self.asgi, headers={"Accept-Language": "en"})
+        sign_in(client, email)
+        return client
+
     def open(self, subject: str = "打印机卡纸") -> str:
         return str(self.app.handle(OpenRequest("ACME", "support", subject, actor=A)))
 
@@ -49,7 +55,7 @@ def desk(app: Ledgerdesk, store: Database, tmp_path: Path) -> Iterator[Desk]:
     app.handle(RegisterCustomer("ACME", "艾克美", actor="setup"))
     for email, roles in ((A, ["agent"]), (B, ["agent"]), (MANAGER, ["manager"]),
                          (ADMIN, ["admin"])):
-        app.handle(AddUser(email, roles, actor="setup"))
+        app.handle(AddUser(email, roles, actor="setup", password=PASSWORD))
     app.handle(CreateTeam("hotline", "热线", actor=ADMIN))
     app.handle(AddTeamMember("hotline", B, actor=ADMIN))
     d = Desk(app, store, tmp_path)
@@ -88,6 +94,15 @@ def test_transfer_to_a_person_and_to_a_team(desk: Desk) -> None:
     assert (request.team, request.assignee) == ("hotline", None)
     events = [type(e).__name__ for e in desk.app.events.get(request.id)]
     assert events[-2:] == ["Transferred", "TransferredToTeam"]
+    other = desk.open("not the team's")
+    desk.project()
+    queue = agent.get("/api/v1/inbox", params={"queue": "team:hotline"})
+    assert queue.status_code == 200, queue.text
+    assert [(i["reference"], i["team"], i["assignee"]) for i in queue.json()["items"]] == [
+        (ref, "hotline", None)]
+    unassigned = agent.get("/api/v1/inbox", params={"queue": "unassigned"}).json()["items"]
+    assert {i["reference"] for i in unassigned} == {ref, other}
+    assert agent.get("/api/v1/inbox", params={"queue": "team:BAD!"}).status_code == 400
 
 
 def test_transfer_refusals(desk: Desk) -> None:
@@ -141,3 +156,32 @@ def test_urge_by_a_manager_is_recorded_and_counted(desk: Desk) -> None:
                           params={"from": "2000-01-01", "to": "2999-01-01"})
     assert summary.status_code == 200, summary.text
     assert summary.json()["urges"] == {"count": 1}
+
+
+def test_console_transfer_and_urge_forms(desk: Desk) -> None:
+    ref = desk.open()
+    desk.project()
+    agent = desk.browser(A)
+    page = agent.get(f"/console/requests/{ref}").text
+    assert 'data-action="transfer"' in page and 'value="team:hotline"' in page
+    assert 'data-action="urge"' not in page  # agents do not urge
+    assert 'href="/console?queue=team:hotline"' in page  # the sidebar's team queue
+    moved = agent.post(f"/console/requests/{ref}/transfer", follow_redirects=False, data={
+        "to": "team:hotline", "reason": "热线处理", "csrf_token": csrf_of(page)})
+    assert moved.status_code == 303, moved.text
+    assert desk.app.service_request(ref).team == "hotline"
+    refused = agent.post(f"/console/requests/{ref}/urge", follow_redirects=False, data={
+        "message": "x", "csrf_token": csrf_of(page)})
+    assert refused.status_code == 403
+    manager = desk.browser(MANAGER)
+    desk.project()
+    page = manager.get(f"/console/requests/{ref}").text
+    assert 'data-action="urge"' in page
+    urged = manager.post(f"/console/requests/{ref}/urge", follow_redirects=False, data={
+        "message": "今天内回复客户", "csrf_token": csrf_of(page)})
+    assert urged.status_code == 303, urged.text
+    desk.project()
+    page = manager.get(f"/console/requests/{ref}").text
+    assert 'data-kind="urged"' in page and "今天内回复客户" in page
+    team_queue = manager.get("/console", params={"queue": "team:hotline"}).text
+    assert f'data-reference="{ref}"' in team_queue
