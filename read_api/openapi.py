@@ -79,6 +79,7 @@ def _enum(values: tuple[str, ...] | list[str]) -> dict[str, Any]:
 
 TEXT = _string()
 LINE = _string(LINE_PATTERN)
+TEAM_CODE = _string("^[a-z0-9][a-z0-9_-]{0,31}$")
 CODE = _string(CODE_PATTERN, example="HUAXIN")
 REFERENCE = _string(REFERENCE_PATTERN, example="SR-000001")
 SERIAL = _string(SERIAL_PATTERN, example="MX3000-2024-00817")
@@ -532,6 +533,20 @@ OPENAPI: dict[str, Any] = {
                   notes=TEXT, reference=_nullable(REFERENCE), customer_code=_nullable(CODE)),
             _object(("reference", "duplicate"), reference=REFERENCE,
                     duplicate={"type": "boolean"}), status="201",
+        )},
+        # --- teams (admins)
+        "/teams": {"post": _command(
+            "Create a team (a function: hotline, coordinators, a department...)",
+            _body(("code", "name"), code=TEAM_CODE, name=LINE),
+            _object(("code",), code={"type": "string"}), status="201",
+        )},
+        "/teams/{code}/members": {"post": _command(
+            "Add a member of staff to a team", _body(("email",), email=EMAIL),
+            path={"code": TEAM_CODE},
+        )},
+        "/teams/{code}/members/remove": {"post": _command(
+            "Remove a member from a team", _body(("email",), email=EMAIL),
+            path={"code": TEAM_CODE},
         )},
         # --- accounts (admins)
         "/users": {"get": _op("Every account, with its token ids",

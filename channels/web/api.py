@@ -58,6 +58,7 @@ from domain.requests.commands import (
     Transfer,
     Urge,
 )
+from domain.teams.commands import AddTeamMember, CreateTeam, RemoveTeamMember
 
 Endpoint = Callable[[Request, Principal], Awaitable[Response]]
 Body = dict[str, Any]
@@ -104,6 +105,11 @@ def command_routes(app: Ledgerdesk) -> list[Route]:
         CommandRoute("/calls", "POST", "log_call", c.log_call,
                      ("call_id", "direction", "number", "agent", "started_at", "ended_at",
                       "notes", "reference", "customer_code")),
+        CommandRoute("/teams", "POST", "manage_teams", c.create_team, ("code", "name")),
+        CommandRoute("/teams/{code}/members", "POST", "manage_teams", c.add_member,
+                     ("email",)),
+        CommandRoute("/teams/{code}/members/remove", "POST", "manage_teams", c.remove_member,
+                     ("email",)),
         *user_routes(app),
     ]
 
@@ -266,6 +272,23 @@ class Commands:
             actor=actor_of(who),
         ))
         return _answer({"transferred": moved})
+
+    # --- teams (admins) ---------------------------------------------------------------
+
+    async def create_team(self, request: Request, who: Principal, body: Body) -> Response:
+        code: str = await self._handle(CreateTeam(text(body, "code"), text(body, "name"),
+                                                  actor=actor_of(who)))
+        return _answer({"code": code}, 201)
+
+    async def add_member(self, request: Request, who: Principal, body: Body) -> Response:
+        await self._handle(AddTeamMember(request.path_params["code"], text(body, "email"),
+                                         actor=actor_of(who)))
+        return _answer({})
+
+    async def remove_member(self, request: Request, who: Principal, body: Body) -> Response:
+        await self._handle(RemoveTeamMember(request.path_params["code"], text(body, "email"),
+                                            actor=actor_of(who)))
+        return _answer({})
 
     async def status(self, request: Request, who: Principal, body: Body) -> Response:
         await self._handle(ChangeStatus(

@@ -8,9 +8,9 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from domain import ids
-from domain.aggregates.team import CODE_SHAPE, Team, normalise_code, team_id
+from domain.aggregates.team import CODE_SHAPE, Team, team_id
 from domain.commands import Handlers
-from domain.errors import NotFound, invalid
+from domain.errors import InvalidTransition, NotFound, invalid
 from domain.store import Pending, Store
 from domain.teams.commands import AddTeamMember, CreateTeam, RemoveTeamMember
 from domain.users.handlers import load_user
@@ -48,9 +48,9 @@ def all_teams(store: Store) -> list[Team]:
 
 @handlers(CreateTeam)
 def create_team(store: Store, c: CreateTeam) -> str:
-    code = normalise_code(c.code)
+    code = c.code.strip()
     if not CODE_SHAPE.match(code):
-        raise invalid("code", "a team code is 1–32 letters, digits, '-' or '_'")
+        raise invalid("code", "a team code is 1–32 lower-case letters, digits, '-' or '_'")
     if not c.name.strip():
         raise invalid("name", "a team needs a name")
     team = Team(code=code, name=c.name.strip(), actor=c.actor)
@@ -62,7 +62,7 @@ def create_team(store: Store, c: CreateTeam) -> str:
 def add_team_member(store: Store, c: AddTeamMember) -> None:
     user = load_user(store, c.email)
     if not any(role in STAFF_ROLES for role in user.roles):
-        raise invalid("email", f"{user.email} is not a member of staff")
+        raise InvalidTransition(f"{user.email} is not a member of staff")
     store.change(lambda: load_team(store, c.code), lambda t: t.add_member(user.email, c.actor))
 
 

@@ -185,3 +185,15 @@ def test_console_transfer_and_urge_forms(desk: Desk) -> None:
     assert 'data-kind="urged"' in page and "今天内回复客户" in page
     team_queue = manager.get("/console", params={"queue": "team:hotline"}).text
     assert f'data-reference="{ref}"' in team_queue
+
+
+def test_teams_over_the_api_are_for_admins(desk: Desk) -> None:
+    admin = desk.api(ADMIN)
+    made = post(admin, "/teams", {"code": "quality", "name": "质量"})
+    assert made.status_code == 201 and made.json() == {"code": "quality"}
+    assert post(admin, "/teams", {"code": "quality", "name": "again"}).status_code == 409
+    assert post(admin, "/teams/quality/members", {"email": A}).status_code == 200
+    assert load_team(desk.app.store, "quality").members == [A]
+    assert post(admin, "/teams/quality/members/remove", {"email": A}).status_code == 200
+    assert post(admin, "/teams/nowhere/members", {"email": A}).status_code == 404
+    assert post(desk.api(MANAGER), "/teams", {"code": "x", "name": "x"}).status_code == 403
