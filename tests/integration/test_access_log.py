@@ -37,7 +37,8 @@ def desk(store: Database, app: Ledgerdesk, tmp_path: Path
     app.handle(AddUser(AGENT, ["agent"], actor="setup"))
     app.handle(AddUser(AUDITOR, ["auditor"], actor="setup"))
     app.handle(RegisterCustomer("ACME", "艾克美科技", actor=AGENT))
-    app.handle(AddUser(CUSTOMER, ["customer"], actor="setup", customer_code="ACME"))
+    # A customer_admin: sees the organisation's requests, not only their own.
+    app.handle(AddUser(CUSTOMER, ["customer_admin"], actor="setup", customer_code="ACME"))
     reference = app.handle(OpenRequest("ACME", "repair", "打印机卡纸", actor=AGENT))
     tokens = {who: app.handle(IssueToken(who, actor="setup")) for who in (AGENT, AUDITOR, CUSTOMER)}
     settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b", secret_key="k")
