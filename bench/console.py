@@ -129,7 +129,7 @@ def serve_child(url: str, data_dir: Path, port: int, reference: str) -> None:
     from domain.users.handlers import all_users
     from ledgerdesk.asgi import create_app
     from ledgerdesk.server import readiness_report
-    from projections import queries
+    from projections import console_queries, queries
     from projections.access_log import SERVICE_REQUEST, open_access_log
     from projections.registry import open_read_models
     from projections.runner import ProjectionThread, rebuild_together, wait_until_caught_up
@@ -148,16 +148,16 @@ def serve_child(url: str, data_dir: Path, port: int, reference: str) -> None:
     who = Principal(AGENT, ("agent",), None)
     found = queries.service_request(models, who, reference)
     checks: dict[str, Any] = {
-        "inbox_page (All open)": lambda: queries.inbox_page(models, who, {"limit": "50"}),
-        "inbox_page (unassigned)": lambda: queries.inbox_page(
+        "inbox_page (All open)": lambda: console_queries.inbox_page(models, who, {"limit": "50"}),
+        "inbox_page (unassigned)": lambda: console_queries.inbox_page(
             models, who, {"queue": "unassigned", "limit": "50"}),
-        f"inbox_page (q={SEARCH_TEXT})": lambda: queries.inbox_page(
+        f"inbox_page (q={SEARCH_TEXT})": lambda: console_queries.inbox_page(
             models, who, {"q": SEARCH_TEXT, "limit": "50"}),
         "  of which _requests_mentioning": lambda: queries._requests_mentioning(
             models, SEARCH_TEXT),
-        "inbox_page (q=SR-000042)": lambda: queries.inbox_page(
+        "inbox_page (q=SR-000042)": lambda: console_queries.inbox_page(
             models, who, {"q": "SR-000042", "limit": "50"}),
-        "queue_counts": lambda: queries.queue_counts(models, who),
+        "queue_counts": lambda: console_queries.queue_counts(models, who),
         "service_request (200 entries)": lambda: queries.service_request(models, who, reference),
         "customer_360": lambda: queries.customer_360(models, who, found["customer_code"]),
         "all_users (request page's staff)": lambda: all_users(app.store),

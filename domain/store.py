@@ -25,6 +25,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from domain import ids
 from domain.aggregates.sequence import ReferenceSequence
@@ -82,6 +83,26 @@ class Store:
         keys.destroy(key_ids)
 
     # --- reading ------------------------------------------------------------
+
+    def created(self, cls: type[A], page: int = 1000) -> list[A]:
+        """Every aggregate of `cls`, in the order they were created, each read
+        from its own stream (so a change made a moment ago, in any process,
+        shows).  For the few: users, teams.  The log's `Created` notifications
+        are read by topic, in the store, a page at a time."""
+        recorder = self.app.recorder
+        topics = [get_topic(cls.Created)]
+        found: list[A] = []
+        position = 0
+        while True:
+            batch = recorder.select_notifications(position, page, topics=topics,
+                                                  inclusive_of_start=False)
+            for notification in batch:
+                aggregate = self.get(cls, UUID(str(notification.originator_id)))
+                if aggregate is not None:
+                    found.append(aggregate)
+            if len(batch) < page:
+                return found
+            position = batch[-1].id
 
     def get(self, cls: type[A], aggregate_id: UUID) -> A | None:
         keys = getattr(self.app, "keys", None)

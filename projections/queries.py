@@ -174,50 +174,6 @@ def _requests_mentioning(models: ReadModels, text: str) -> list[str]:
     return [r["request_id"] for r in rows]
 
 
-def inbox_page(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[str, Any]:
-    """The console's list: /inbox's query plus search in message text, and the
-    customers' names beside their codes."""
-    found = inbox(models, who, params)
-    codes = sorted({item["customer_code"] for item in found["items"]})
-    names: dict[str, str] = {}
-    if codes:
-        marks_ = ", ".join("?" for _ in codes)
-        names = {r["code"]: r["name"] for r in models["customers"].query(
-            f"SELECT code, name FROM customers WHERE code IN ({marks_})", codes)}
-    for item in found["items"]:
-        item["customer_name"] = names.get(item["customer_code"], "")
-    return found
-
-
-def queue_counts(models: ReadModels, who: Principal) -> dict[str, int]:
-    """How many requests each queue of the console's sidebar holds."""
-    open_marks = ", ".join("?" for _ in OPEN_STATUSES)
-    open_args = list(OPEN_STATUSES)
-    risk = iso(datetime.now(UTC) + SLA_RISK_WINDOW)
-    [row] = models["inbox"].query(
-        f"""SELECT
-              SUM(CASE WHEN status IN ({open_marks}) THEN 1 ELSE 0 END) AS open,
-              SUM(CASE WHEN status IN ({open_marks}) AND assignee IS NULL THEN 1 ELSE 0 END)
-                AS unassigned,
-              SUM(CASE WHEN status IN ({open_marks}) AND assignee = ? THEN 1 ELSE 0 END) AS mine,
-              SUM(CASE WHEN status = 'pending_customer' THEN 1 ELSE 0 END) AS pending_customer,
-              SUM(CASE WHEN status = 'escalated' THEN 1 ELSE 0 END) AS escalated,
-              SUM(CASE WHEN status IN ({open_marks}) AND {SLA_AT_RISK} THEN 1 ELSE 0 END)
-                AS sla_at_risk,
-              SUM(CASE WHEN status IN ({open_marks}) AND delivery_failed = 1 THEN 1 ELSE 0 END)
-                AS delivery_failed,
-              SUM(CASE WHEN fax_unverified > 0 THEN 1 ELSE 0 END) AS fax_verification
-            FROM inbox WHERE status IN ({open_marks})""",
-        [*open_args, *open_args, *open_args, who.email, *open_args, risk, *open_args,
-         *open_args])
-    counts = {name: int(value or 0) for name, value in row.items()}
-    for r in models["inbox"].query(
-            f"SELECT channel, COUNT(*) AS n FROM inbox WHERE status IN ({open_marks}) "
-            f"GROUP BY channel", open_args):
-        counts[f"channel:{r['channel']}"] = int(r["n"])
-    return counts
-
-
 def _inbox_item(row: dict[str, Any]) -> dict[str, Any]:
     item = {k: v for k, v in row.items() if k != "sort_key"}
     item["awaiting_reply"] = bool(item["awaiting_reply"])
@@ -368,20 +324,6 @@ def audit(models: ReadModels, who: Principal, params: dict[str, str]) -> dict[st
     events = [{**r, "data": from_json(r["data"])} for r in rows[:limit]]
     next_cursor = str(rows[limit - 1]["position"]) if len(rows) > limit else None
     return {"events": events, "next_cursor": next_cursor}
-
-
-def customer_list(models: ReadModels, text: str = "", limit: int = 100) -> list[dict[str, Any]]:
-    """Customers for the console's list, by code, optionally those whose code,
-    name or identities hold `text`."""
-    where, args = "", []
-    if text.strip():
-        pattern = like_pattern(text.strip())
-        where = ("WHERE LOWER(code) LIKE ? ESCAPE '\\' OR LOWER(name) LIKE ? ESCAPE '\\' "
-                 "OR LOWER(identities) LIKE ? ESCAPE '\\'")
-        args = [pattern, pattern, pattern]
-    return models["customers"].query(
-        "SELECT code, name, kind, classification, provisional, merged_into, representative, "
-        f"registered_at FROM customers {where} ORDER BY code LIMIT ?", [*args, limit])
 
 
 def attachment(models: ReadModels, who: Principal, reference: str, number: int

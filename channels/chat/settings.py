@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from channels.base import ChannelConfigError
+from projections.registry import DatabaseLocation
 
 TELEGRAM_API = "https://api.telegram.org/bot"
 # The Bot API's own limits.
@@ -22,21 +23,8 @@ MAX_TEXT = 4096  # characters (UTF-16 code units) per message
 MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile serves files up to 20 MB
 
 
-class DatabaseLike(Protocol):
-    @property
-    def kind(self) -> str: ...
-    @property
-    def path(self) -> Path | None: ...
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def user(self) -> str: ...
-    @property
-    def password(self) -> str: ...
-    @property
-    def name(self) -> str: ...
+# What the channel needs of the store's location: the views' own description of it.
+DatabaseLike = DatabaseLocation
 
 
 class TelegramSettings(Protocol):

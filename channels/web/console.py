@@ -25,7 +25,7 @@ from domain.errors import DomainError, NotFound
 from domain.teams.handlers import all_teams
 from domain.users.handlers import all_users
 from domain.vocabulary import CHANNELS, PRIORITIES, STAFF_ROLES, STATUSES
-from projections import access_log, queries
+from projections import access_log, console_queries, queries
 from projections.knowledge import article as kb_article
 from projections.knowledge import search as kb_search
 
@@ -60,13 +60,14 @@ async def inbox_context(request: Request, user: SessionUser) -> dict[str, Any]:
     web = web_of(request)
     params = list_params(request)
     try:
-        found = await run_in_threadpool(queries.inbox_page, web.models, user.principal, params)
+        found = await run_in_threadpool(console_queries.inbox_page, web.models, user.principal,
+                                        params)
         problem = None
     except DomainError as e:  # a hand-edited URL: say so, show an empty list
         found, problem = {"items": [], "next_cursor": None}, e.message
     counts = await run_in_threadpool(
         web.recent_counts.get, user.principal.email,
-        lambda: queries.queue_counts(web.models, user.principal))
+        lambda: console_queries.queue_counts(web.models, user.principal))
     references = [item["reference"] for item in found["items"]]
     seen: dict[str, str] = {}
     if web.access_log is not None and references:

@@ -50,7 +50,7 @@ from domain.vocabulary import (
     IDENTITY_KINDS,
     STAFF_ROLES,
 )
-from projections import access_log, queries
+from projections import access_log, console_queries, queries
 from projections.customers import granted_modules
 
 Build = Callable[[str, FormData, str], object]
@@ -116,7 +116,7 @@ def _erasure(code: str, form: FormData, actor: str) -> EraseCustomer:
 async def customer_list(request: Request, user: SessionUser) -> Response:
     text = request.query_params.get("q", "")[:200]
     web = web_of(request)
-    rows = await run_in_threadpool(queries.customer_list, web.models, text)
+    rows = await run_in_threadpool(console_queries.customer_list, web.models, text)
     return render(request, "console/customers.html", customers=rows, q=text, nav="customers")
 
 

@@ -39,7 +39,7 @@ from domain.errors import DomainError, NotFound, invalid
 from domain.requests.commands import CorrectFax
 from domain.requests.fax import FAX_FIELDS
 from domain.vocabulary import CHANNELS
-from projections import access_log, queries
+from projections import access_log, console_queries, queries
 
 QUEUE = "fax_verification"
 PAGE_SIZE = 20  # each fax shows its page images: fewer than the inbox's rows
@@ -129,7 +129,8 @@ async def _queue_context(request: Request, user: SessionUser, focus: str | None 
         params["cursor"] = cursor
     problem = None
     try:
-        found = await run_in_threadpool(queries.inbox_page, web.models, user.principal, params)
+        found = await run_in_threadpool(console_queries.inbox_page, web.models, user.principal,
+                                        params)
     except DomainError as e:  # a hand-edited cursor: say so, show the first page
         found, problem = {"items": [], "next_cursor": None}, domain_message(request, e)
     rows = list(found["items"])
@@ -152,7 +153,7 @@ async def _queue_context(request: Request, user: SessionUser, focus: str | None 
                       "faxes": faxes})
     counts = await run_in_threadpool(
         web.recent_counts.get, user.principal.email,
-        lambda: queries.queue_counts(web.models, user.principal))
+        lambda: console_queries.queue_counts(web.models, user.principal))
     return {"items": items, "next_cursor": found["next_cursor"], "counts": counts,
             "queues": QUEUES, "queue_pages": QUEUE_PAGES, "channels": CHANNELS,
             "params": {"queue": QUEUE}, "fields": FAX_FIELDS, "problem": problem, "nav": "inbox"}

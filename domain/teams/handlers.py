@@ -3,10 +3,6 @@ domain.users.handlers.all_users: teams are few)."""
 
 from __future__ import annotations
 
-from uuid import UUID
-
-from eventsourcing.utils import get_topic
-
 from domain import ids
 from domain.aggregates.team import CODE_SHAPE, Team, team_id
 from domain.commands import Handlers
@@ -18,7 +14,6 @@ from domain.vocabulary import STAFF_ROLES
 
 handlers = Handlers()
 
-TEAM_SCAN_PAGE = 1000
 
 
 def load_team(store: Store, code: str) -> Team:
@@ -30,20 +25,7 @@ def load_team(store: Store, code: str) -> Team:
 
 def all_teams(store: Store) -> list[Team]:
     """Every team, in the order they were created, each read from its aggregate."""
-    recorder = store.app.recorder
-    created = [get_topic(Team.Created)]
-    teams: list[Team] = []
-    position = 0
-    while True:
-        page = recorder.select_notifications(position, TEAM_SCAN_PAGE, topics=created,
-                                             inclusive_of_start=False)
-        for notification in page:
-            team = store.get(Team, UUID(str(notification.originator_id)))
-            if team is not None:
-                teams.append(team)
-        if len(page) < TEAM_SCAN_PAGE:
-            return teams
-        position = page[-1].id
+    return store.created(Team)
 
 
 @handlers(CreateTeam)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from uuid import UUID
 from zoneinfo import available_timezones
 
-from eventsourcing.utils import get_topic
-
 from domain import ids
 from domain.aggregates.customer import Customer
 from domain.aggregates.user import User
@@ -43,29 +41,11 @@ def load_user(store: Store, email: str) -> User:
     return user
 
 
-# Notifications read per query when listing users.
-USER_SCAN_PAGE = 1000
-
-
 def all_users(store: Store) -> list[User]:
-    """Every user, in the order they were created.  Users are few, so the log's
-    `User.Created` notifications are read (the library filters by topic in the
-    store) rather than kept in a read model, and each user is loaded from its
-    aggregate: a revocation or deactivation shows at once, not after a lag."""
-    recorder = store.app.recorder
-    created = [get_topic(User.Created)]
-    users: list[User] = []
-    position = 0
-    while True:
-        page = recorder.select_notifications(position, USER_SCAN_PAGE, topics=created,
-                                             inclusive_of_start=False)
-        for notification in page:
-            user = store.get(User, UUID(str(notification.originator_id)))
-            if user is not None:
-                users.append(user)
-        if len(page) < USER_SCAN_PAGE:
-            return users
-        position = page[-1].id
+    """Every user, in the order they were created, each loaded from its
+    aggregate: a revocation or deactivation shows at once, not after a lag.
+    Users are few, so no read model (Store.created)."""
+    return store.created(User)
 
 
 def token_id_of(token: str) -> str:
