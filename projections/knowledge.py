@@ -6,7 +6,9 @@ PostgreSQL and needs no Chinese segmenter in either.  Ranking is BM25: idf
 rewards rare terms, the tf part saturates so repeating a word does not win,
 and body length is normalised so long articles do not win by size alone.
 Title hits count three times: a title states what the article is about.
-Only published articles are indexed; retiring one drops its terms.
+Only published revisions are indexed (a draft or a revision in review is the
+authoring view's, projections.knowledge_articles): a row here is the revision
+readers see, replaced by the next approved one; retiring drops its terms.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from collections import Counter
 from typing import Any
 
 from domain.aggregates.article_feedback import ArticleFeedback
-from domain.aggregates.knowledge import KnowledgeArticle as KB
+from domain.aggregates.knowledge import KnowledgeArticle
 from domain.errors import invalid
+from domain.knowledge.content import body_of, notes
 from projections.storage import ViewStorage
 from projections.text_terms import terms
 from projections.view import Db, View, from_json, handles, iso, to_json
@@ -29,12 +32,20 @@ TITLE_WEIGHT = 3.0
 MAX_LIMIT = 100
 MAX_SNIPPET = 200
 
+# The event classes made by @event are invisible to mypy outside a decorator.
+KB: Any = KnowledgeArticle
+
 
 class KnowledgeView(View):
     name = "knowledge"
-    version = 2  # 2: readers' "did this solve it?" counts
-    tables = ("kb_terms", "kb_articles", "kb_feedback", "kb_feedback_readers")
+    version = 3  # 2: readers' "did this solve it?" counts; 3: typed statements, revisions
+    tables = ("kb_terms", "kb_articles", "kb_drafted", "kb_feedback", "kb_feedback_readers")
     schema = (
+        """CREATE TABLE IF NOT EXISTS kb_drafted (
+            id TEXT PRIMARY KEY,
+            article_id TEXT NOT NULL,
+            source_reference TEXT
+        )""",
         """CREATE TABLE IF NOT EXISTS kb_feedback_readers (
             feedback_id TEXT PRIMARY KEY,
             article_id TEXT NOT NULL
@@ -49,6 +60,8 @@ class KnowledgeView(View):
             article_id TEXT NOT NULL UNIQUE,
             title TEXT NOT NULL,
             body TEXT NOT NULL,
+            statements TEXT NOT NULL,
+            revision INTEGER NOT NULL,
             kind TEXT NOT NULL,
             product TEXT,
             tags TEXT NOT NULL,
@@ -73,31 +86,59 @@ class KnowledgeView(View):
 
     @handles(KB.Published)
     def published(self, db: Db, e: Any, position: int) -> None:
-        body_terms = _body_terms(e.body, e.tags)
-        db.execute(
-            """INSERT INTO kb_articles (id, article_id, title, body, kind, product, tags,
-                   language, status, source_reference, published_at, updated_at, length)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'published', ?, ?, ?, ?)
-               ON CONFLICT (id) DO NOTHING""",
-            (str(e.originator_id), e.article_id, e.title, e.body, e.kind, e.product,
-             to_json(e.tags), e.language, e.source_reference, iso(e.timestamp),
-             iso(e.timestamp), sum(body_terms.values())),
-        )
-        _index(db, e.article_id, e.title, body_terms)
+        """An article published at once (before review existed, or imported)."""
+        self._publish(db, e, e.article_id, 1, e.kind, e.product, e.language, e.title,
+                      notes(e.body), e.tags, e.source_reference)
+
+    @handles(KB.Drafted)
+    def drafted(self, db: Db, e: Any, position: int) -> None:
+        """Nothing for readers yet; kept to know the article's id and source
+        when its first revision is approved."""
+        db.execute("""INSERT INTO kb_drafted (id, article_id, source_reference) VALUES (?, ?, ?)
+                      ON CONFLICT (id) DO NOTHING""",
+                   (str(e.originator_id), e.article_id, e.source_reference))
+
+    @handles(KB.RevisionPublished)
+    def revision_published(self, db: Db, e: Any, position: int) -> None:
+        drafted = db.one("SELECT article_id, source_reference FROM kb_drafted WHERE id = ?",
+                         (str(e.originator_id),))
+        row = drafted or db.one("SELECT article_id, source_reference FROM kb_articles "
+                                "WHERE id = ?", (str(e.originator_id),))
+        if row is None:
+            return
+        self._publish(db, e, row["article_id"], e.revision, e.kind, e.product, e.language,
+                      e.title, e.statements, e.tags, row["source_reference"])
 
     @handles(KB.Revised)
     def revised(self, db: Db, e: Any, position: int) -> None:
-        body_terms = _body_terms(e.body, e.tags)
+        """A revision in place, from before review existed."""
+        row = db.one("SELECT * FROM kb_articles WHERE id = ?", (str(e.originator_id),))
+        if row is not None:
+            self._publish(db, e, row["article_id"], row["revision"] + 1, row["kind"],
+                          row["product"], row["language"], e.title, notes(e.body), e.tags,
+                          row["source_reference"])
+
+    def _publish(self, db: Db, e: Any, article_id: str, revision: int, kind: str,
+                 product: str | None, language: str, title: str,
+                 statements: list[dict[str, str]], tags: list[str],
+                 source_reference: str | None) -> None:
+        body = body_of(statements)
+        body_terms = _body_terms(body, tags)
         db.execute(
-            """UPDATE kb_articles SET title = ?, body = ?, tags = ?, updated_at = ?, length = ?
-               WHERE id = ?""",
-            (e.title, e.body, to_json(e.tags), iso(e.timestamp), sum(body_terms.values()),
-             str(e.originator_id)),
+            """INSERT INTO kb_articles (id, article_id, title, body, statements, revision, kind,
+                   product, tags, language, status, source_reference, published_at,
+                   updated_at, length)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'published', ?, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body,
+                   statements = excluded.statements, revision = excluded.revision,
+                   kind = excluded.kind, product = excluded.product, tags = excluded.tags,
+                   language = excluded.language, updated_at = excluded.updated_at,
+                   length = excluded.length""",
+            (str(e.originator_id), article_id, title, body, to_json(statements), revision, kind,
+             product, to_json(tags), language, source_reference, iso(e.timestamp),
+             iso(e.timestamp), sum(body_terms.values())),
         )
-        article = db.one("SELECT article_id FROM kb_articles WHERE id = ?",
-                         (str(e.originator_id),))
-        if article is not None:
-            _index(db, article["article_id"], e.title, body_terms)
+        _index(db, article_id, title, body_terms)
 
     @handles(KB.Retired)
     def retired(self, db: Db, e: Any, position: int) -> None:
@@ -267,10 +308,12 @@ def snippet(body: str, wanted: set[str]) -> str:
 
 
 def article(storage: ViewStorage, article_id: str) -> dict[str, Any] | None:
-    """One article as the read model holds it (retired ones too)."""
+    """The published revision of an article (retired ones too: `status` says),
+    or None when none was ever published."""
     rows = storage.query("SELECT * FROM kb_articles WHERE article_id = ?", (article_id,))
     if not rows:
         return None
     row = rows[0]
     row["tags"] = from_json(row["tags"]) or []
+    row["statements"] = from_json(row["statements"]) or []
     return row

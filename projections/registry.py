@@ -24,6 +24,7 @@ from projections.audit import AuditView
 from projections.customers import CustomersView
 from projections.inbox import InboxView
 from projections.knowledge import KnowledgeView
+from projections.knowledge_articles import KnowledgeArticlesView
 from projections.outbox import OutboxView
 from projections.reports import ReportsView
 from projections.runner import DecodedEvents, Projector
@@ -38,6 +39,7 @@ VIEW_CLASSES: tuple[type[View], ...] = (
     AuditView,
     ReportsView,
     KnowledgeView,
+    KnowledgeArticlesView,
     OutboxView,
     AccountView,
 )

@@ -2,29 +2,43 @@
 
 请求的知识化 (turning a resolved request into knowledge) reads the request's own
 event stream: the resolution and the customer's messages live only in events,
-not in the aggregate's state.
+not in the aggregate's state.  Article numbers for drafts come from a
+ReferenceSequence, one number per draft (drafts are rare; no block needed),
+skipping numbers taken by imported articles.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
+from domain import ids
 from domain.aggregates.article_feedback import ArticleFeedback
 from domain.aggregates.knowledge import KnowledgeArticle
+from domain.aggregates.sequence import ReferenceSequence
 from domain.commands import Handlers
-from domain.errors import InvalidTransition
+from domain.errors import ConcurrentChange, InvalidTransition
 from domain.knowledge.commands import (
     AnswerArticle,
+    ApproveArticle,
     ArticleFromRequest,
+    DraftArticle,
+    EditDraft,
     PublishArticle,
     RetireArticle,
     ReviseArticle,
+    SendBackArticle,
+    SubmitArticle,
 )
+from domain.knowledge.content import notes
 from domain.knowledge.statements import guess_language, request_statements
 from domain.requests.lookup import load_request
 from domain.store import Pending, Store
 
 handlers = Handlers()
+
+SEQUENCE = "knowledge-article"
+MAX_SKIPS = 1000
 
 
 def find_article(store: Store, article_id: str) -> KnowledgeArticle | None:
@@ -39,6 +53,35 @@ def load_article(store: Store, article_id: str) -> KnowledgeArticle:
 def _tag_list(tags: Iterable[str]) -> list[str]:
     """A list survives a retry (an iterator would not), and a lone string is one tag."""
     return [tags] if isinstance(tags, str) else list(tags)
+
+
+def _change(store: Store, article_id: str, expected_version: int | None,
+            change: Callable[[KnowledgeArticle], object]) -> None:
+    def load() -> KnowledgeArticle:
+        article = load_article(store, article_id)
+        if expected_version is not None and article.version != expected_version:
+            raise ConcurrentChange(
+                f"{article_id} changed since you loaded it (version {expected_version}, "
+                f"now {article.version}); look at it again")
+        return article
+
+    store.change(load, change)
+
+
+def next_article_id(store: Store) -> str:
+    def reserve() -> int:
+        sequence_id = ids.sequence_id(SEQUENCE)
+        sequence = store.get(ReferenceSequence, sequence_id) or ReferenceSequence(name=SEQUENCE)
+        number = sequence.next_number
+        sequence.reserve(start=number, count=1)
+        store.save(sequence)
+        return number
+
+    for _ in range(MAX_SKIPS):
+        article_id = f"KB-{store.retrying(reserve):04d}"
+        if find_article(store, article_id) is None:
+            return article_id
+    raise ConcurrentChange("no free article number; try again")
 
 
 @handlers(PublishArticle)
@@ -60,17 +103,78 @@ def publish_article(store: Store, c: PublishArticle) -> str:
     return store.retrying(attempt)
 
 
+@handlers(DraftArticle)
+def draft_article(store: Store, c: DraftArticle) -> str:
+    tags = _tag_list(c.tags)
+    statements = list(c.statements)
+    # Checked before a number is taken: a refused draft uses none.
+    KnowledgeArticle.draft(article_id=c.article_id or "KB-0000", title=c.title, kind=c.kind,
+                           statements=statements, actor=c.actor, product=c.product, tags=tags,
+                           language=c.language, source_reference=c.source_reference)
+    article_id = c.article_id or next_article_id(store)
+
+    def attempt() -> str:
+        article = KnowledgeArticle.draft(
+            article_id=article_id, title=c.title, kind=c.kind, statements=statements,
+            actor=c.actor, product=c.product, tags=tags, language=c.language,
+            source_reference=c.source_reference,
+        )
+        store.create(Pending([article]), f"article {article.article_id} exists already")
+        return article.article_id
+
+    return store.retrying(attempt)
+
+
+@handlers(EditDraft)
+def edit_draft(store: Store, c: EditDraft) -> bool:
+    changed: list[bool] = []
+    tags = None if c.tags is None else _tag_list(c.tags)
+    statements = None if c.statements is None else list(c.statements)
+
+    def edit(article: KnowledgeArticle) -> None:
+        changed[:] = [article.edit(c.actor, title=c.title, kind=c.kind, statements=statements,
+                                   product=c.product, tags=tags, language=c.language,
+                                   clear_product=c.clear_product)]
+
+    _change(store, c.article_id, c.expected_version, edit)
+    return bool(changed and changed[0])
+
+
+@handlers(SubmitArticle)
+def submit_article(store: Store, c: SubmitArticle) -> None:
+    _change(store, c.article_id, c.expected_version, lambda a: a.submit(c.actor))
+
+
+@handlers(ApproveArticle)
+def approve_article(store: Store, c: ApproveArticle) -> int:
+    _change(store, c.article_id, c.expected_version, lambda a: a.approve(c.actor))
+    return load_article(store, c.article_id).revision
+
+
+@handlers(SendBackArticle)
+def send_back_article(store: Store, c: SendBackArticle) -> None:
+    _change(store, c.article_id, c.expected_version, lambda a: a.send_back(c.reason, c.actor))
+
+
 @handlers(ReviseArticle)
 def revise_article(store: Store, c: ReviseArticle) -> None:
+    """Start a revision and apply the changes in one write: a refused change
+    leaves the article published as it was."""
     tags = None if c.tags is None else _tag_list(c.tags)
-    store.change(lambda: load_article(store, c.article_id),
-                 lambda a: a.revise(actor=c.actor, title=c.title, body=c.body, tags=tags))
+    statements: list[dict[str, Any]] | None = (
+        notes(c.body) if c.body is not None and c.statements is None
+        else None if c.statements is None else list(c.statements))
+
+    def revise(article: KnowledgeArticle) -> None:
+        article.start_revision(c.actor)
+        article.edit(c.actor, title=c.title, kind=c.kind, statements=statements, tags=tags)
+
+    _change(store, c.article_id, c.expected_version, revise)
 
 
 @handlers(RetireArticle)
 def retire_article(store: Store, c: RetireArticle) -> None:
-    store.change(lambda: load_article(store, c.article_id),
-                 lambda a: a.retire(reason=c.reason, actor=c.actor))
+    _change(store, c.article_id, c.expected_version, lambda a: a.retire(c.reason, c.actor))
 
 
 @handlers(ArticleFromRequest)
@@ -82,11 +186,12 @@ def article_from_request(store: Store, c: ArticleFromRequest) -> str:
             f"{c.reference} is {request.status}; only a resolved or closed request "
             "can become an article"
         )
-    body = request_statements(request, store.events(request.id))
-    return publish_article(store, PublishArticle(
-        article_id=c.article_id, title=c.title, body=body, kind=c.kind, actor=c.actor,
-        product=request.product, tags=[request.request_type],
-        language=guess_language(body), source_reference=c.reference,
+    statements = request_statements(request, store.events(request.id), c.kind)
+    text = " ".join(s["text"] for s in statements)
+    return draft_article(store, DraftArticle(
+        title=c.title or request.subject, kind=c.kind, actor=c.actor, statements=statements,
+        article_id=c.article_id, product=request.product, tags=[request.request_type],
+        language=guess_language(text), source_reference=c.reference,
     ))
 
 
@@ -94,7 +199,7 @@ def article_from_request(store: Store, c: ArticleFromRequest) -> str:
 def answer_article(store: Store, c: AnswerArticle) -> bool:
     """Record the answer; False when it is the one this reader already gave."""
     article = load_article(store, c.article_id)
-    if article.status != "published":
+    if article.published is None:
         raise InvalidTransition(f"article {c.article_id} is not published")
     feedback_id = ArticleFeedback.create_id(c.article_id, c.reader)
 
