@@ -44,6 +44,11 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     # 催办: managers (and admins, who may do whatever staff do); agents may not
     "urge": frozenset({"manager", "admin"}),
     "change_status": STAFF,
+    # knowledge (seed 000, 003): every member of staff writes drafts, revisions
+    # and drafts from requests; managers (and admins) review, publish and retire
+    # them (four eyes: never a revision they wrote, domain.aggregates.knowledge)
+    "write_knowledge": STAFF,
+    "review_knowledge": frozenset({"manager", "admin"}),
     "log_call": STAFF,
     "manage_customers": STAFF,
     "manage_products": STAFF,

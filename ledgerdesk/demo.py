@@ -14,7 +14,12 @@ from domain.customers.commands import (
     RegisterCustomer,
 )
 from domain.installed_base.commands import ChangeProductStatus, RegisterProduct
-from domain.knowledge.commands import PublishArticle
+from domain.knowledge.commands import (
+    ApproveArticle,
+    DraftArticle,
+    PublishArticle,
+    SubmitArticle,
+)
 from domain.requests.commands import (
     AddNote,
     Assign,
@@ -123,13 +128,38 @@ def load(app: Ledgerdesk) -> dict[str, str]:
                               channel="web", product="MX3000-2024-00817"))
     app.handle(ChangeStatus(manual, "resolved", actor="agent@ledgerdesk.example",
                       reason="已通过邮件发送 PDF 手册"))
-    app.handle(PublishArticle("KB-0001", "MX-3000 复印机卡纸 (J-17) 处理方法",
-                        "打开前盖，取出卡住的纸张\n检查搓纸轮是否有纸屑并清洁\n"
-                        "如仍卡纸，更换搓纸轮（备件号 PR-3000-17）", "solution", actor=ACTOR,
-                        product="MX-3000", tags=["卡纸", "J-17"]))
-    app.handle(PublishArticle("KB-0002", "Toner cartridge damaged on delivery",
-                        "Photograph the damage and the box\nOpen a return request with the "
-                        "order number\nA replacement ships after manager approval", "faq",
-                        actor=ACTOR, tags=["return", "toner"], language="en"))
+    _knowledge(app)
     demo_account.load(app)  # HUAXIN's orders, shipments, invoices, payments, returns
     return tokens
+
+
+def _knowledge(app: Ledgerdesk) -> None:
+    """Two articles written by the agent and approved by the manager, one waiting
+    in the manager's review queue, and one imported as published (the older way)."""
+    agent, manager = "agent@ledgerdesk.example", "manager@ledgerdesk.example"
+    articles = [
+        ("KB-0001", "MX-3000 复印机卡纸 (J-17) 处理方法", "solution", "MX-3000", ["卡纸", "J-17"],
+         "zh", [("symptom", "面板显示 J-17，纸张卡在定影单元前"),
+                ("cause", "搓纸轮沾有纸屑或磨损"),
+                ("solution", "打开前盖，取出卡住的纸张"),
+                ("solution", "检查搓纸轮是否有纸屑并清洁"),
+                ("solution", "如仍卡纸，更换搓纸轮（备件号 PR-3000-17）")]),
+        ("KB-0002", "Toner cartridge damaged on delivery", "faq", None, ["return", "toner"],
+         "en", [("question", "The toner cartridge arrived damaged. What do I do?"),
+                ("answer", "Photograph the damage and the box"),
+                ("answer", "Open a return request with the order number"),
+                ("answer", "A replacement ships after manager approval")]),
+        ("KB-0003", "CH500 冷水机组高压报警", "countermeasure", "CH500", ["报警"],
+         "zh", [("symptom", "机组停机，面板显示高压报警 HP"),
+                ("cause", "冷凝器翅片积灰，散热不良"),
+                ("solution", "清洗冷凝器翅片后复位报警")]),
+    ]
+    for article_id, title, kind, product, tags, language, statements in articles:
+        app.handle(DraftArticle(title, kind, agent, article_id=article_id, product=product,
+                                tags=tags, language=language,
+                                statements=[{"kind": k, "text": t} for k, t in statements]))
+        app.handle(SubmitArticle(article_id, agent))
+        if article_id != "KB-0003":  # this one waits in the review queue
+            app.handle(ApproveArticle(article_id, manager))
+    app.handle(PublishArticle("KB-0004", "如何查询保修状态", "在门户“我的产品”中查看保修截止日期\n"
+                              "或拨打服务热线并提供序列号", "faq", actor=ACTOR, tags=["保修"]))

@@ -574,3 +574,8 @@ OPENAPI: dict[str, Any] = {
         "/openapi.json": {"get": _op("This document", ANY_OBJECT, errors=("405",), public=True)},
     },
 }
+
+# Knowledge authoring and its reads (issue 15 item 9): their own module, merged here.
+from read_api.openapi_knowledge import knowledge_paths  # noqa: E402
+
+OPENAPI["paths"].update(knowledge_paths())

@@ -54,7 +54,7 @@ __all__ = ["KINDS", "LANGUAGES", "MAX_TAG", "MAX_TAGS", "MAX_TITLE", "STATUSES",
            "KnowledgeArticle", "checked_body", "checked_tags", "checked_title"]
 
 STATUSES = ("draft", "in_review", "published", "retired")
-ARTICLE_ID_PATTERN = re.compile(r"^KB-\d{4,}$")
+ARTICLE_ID_PATTERN = re.compile(r"KB-[0-9]{4,}")  # whole: fullmatch
 MAX_REASON = 2000
 _CONTENT = "kind language product statements tags title"
 
@@ -263,12 +263,12 @@ class KnowledgeArticle(Aggregate):
 
     def submit(self, actor: str) -> None:
         self._require("draft", "submitted for review")
-        if not self.statements:
-            raise invalid("statements", "add at least one statement before submitting")
+        # The draft's state, not the command's input, is at fault: 422.
         missing = missing_statements(self.kind, self.statements)
         if missing:
-            raise invalid("statements", f"a {self.kind} article needs at least one statement "
-                          f"of kind {', '.join(missing)} before it is reviewed")
+            message = (f"a {self.kind} article needs at least one statement of kind "
+                       f"{', '.join(missing)} before it is reviewed")
+            raise InvalidTransition(message, fields={"statements": message})
         if self.revisions and self._unchanged():
             raise InvalidTransition(f"{self.article_id}: nothing changed since revision "
                                     f"{self.revision}; edit the draft first")
@@ -369,16 +369,15 @@ class KnowledgeArticle(Aggregate):
 
 
 def checked_article_id(article_id: str) -> str:
-    article_id = (article_id or "").strip()
-    if not ARTICLE_ID_PATTERN.match(article_id):
+    if not ARTICLE_ID_PATTERN.fullmatch(article_id or ""):
         raise invalid("article_id", "an article id looks like KB-0001")
     return article_id
 
 
 def checked_reason(reason: str, empty: str = "say why") -> str:
+    if len(reason or "") > MAX_REASON:
+        raise invalid("reason", f"reason must be at most {MAX_REASON} characters")
     reason = " ".join((reason or "").split())
     if not reason:
         raise invalid("reason", empty)
-    if len(reason) > MAX_REASON:
-        raise invalid("reason", f"reason must be at most {MAX_REASON} characters")
     return reason

@@ -90,6 +90,9 @@ class ReviseArticle:
     tags: Sequence[str] | None = None
     statements: Sequence[Mapping[str, str]] | None = None
     kind: str | None = None
+    product: str | None = None
+    clear_product: bool = False
+    language: str | None = None
     expected_version: int | None = None
 
 

@@ -53,11 +53,13 @@ def checked_language(language: str) -> str:
 
 
 def checked_title(title: str) -> str:
+    """Lengths are counted as typed (the API's schema says the same), then
+    blanks are tidied."""
+    if len(title or "") > MAX_TITLE:
+        raise invalid("title", f"title must be at most {MAX_TITLE} characters")
     title = " ".join((title or "").split())
     if not title:
         raise invalid("title", "title must not be empty")
-    if len(title) > MAX_TITLE:
-        raise invalid("title", f"title must be at most {MAX_TITLE} characters")
     return title
 
 
@@ -73,41 +75,44 @@ def checked_body(body: str) -> str:
 def checked_tags(tags: Iterable[str]) -> list[str]:
     if isinstance(tags, str):  # a lone string would otherwise become one tag per letter
         tags = [tags]
-    cleaned = list(dict.fromkeys(" ".join(str(t).split()) for t in tags))
-    cleaned = [t for t in cleaned if t]
-    if len(cleaned) > MAX_TAGS or any(len(t) > MAX_TAG for t in cleaned):
+    given = [str(t) for t in tags]
+    if len(given) > MAX_TAGS or any(len(t) > MAX_TAG for t in given):
         raise invalid("tags", f"at most {MAX_TAGS} tags of at most {MAX_TAG} characters")
-    return cleaned
+    cleaned = list(dict.fromkeys(" ".join(t.split()) for t in given))
+    return [t for t in cleaned if t]
 
 
 def checked_product(product: str | None) -> str | None:
-    product = " ".join((product or "").split()) or None
-    if product is not None and len(product) > MAX_PRODUCT:
+    if len(product or "") > MAX_PRODUCT:
         raise invalid("product", f"product must be at most {MAX_PRODUCT} characters")
-    return product
+    return " ".join((product or "").split()) or None
 
 
 def checked_statements(kind: str, statements: Iterable[Mapping[str, Any]]) -> list[Statement]:
     """Each statement one line of at most MAX_STATEMENT characters, of a kind the
     article's kind takes; blank ones are dropped (an editor's empty row)."""
     allowed = STATEMENTS_BY_KIND[checked_kind(kind)][0]
+    given = list(statements)
+    if len(given) > MAX_STATEMENTS:
+        raise invalid("statements", f"an article has at most {MAX_STATEMENTS} statements")
     found: list[Statement] = []
-    for number, statement in enumerate(statements, 1):
+    for number, statement in enumerate(given, 1):
         if not isinstance(statement, Mapping):
             raise invalid("statements", f"statement {number} must be an object with kind and text")
-        text = " ".join(str(statement.get("text") or "").split())
+        raw = statement.get("text")
+        if not isinstance(raw, str):
+            raise invalid("statements", f"statement {number}: text must be a string")
+        if len(raw) > MAX_STATEMENT:
+            raise invalid("statements", f"statement {number} is longer than {MAX_STATEMENT} "
+                          "characters; split it into shorter statements")
+        text = " ".join(raw.split())
         if not text:
             continue
-        role = str(statement.get("kind") or "")
+        role = statement.get("kind")
         if role not in allowed:
             raise invalid("statements", f"statement {number}: a {kind} article takes "
                           f"statements of kind {', '.join(allowed)}")
-        if len(text) > MAX_STATEMENT:
-            raise invalid("statements", f"statement {number} is longer than {MAX_STATEMENT} "
-                          "characters; split it into shorter statements")
-        found.append({"kind": role, "text": text})
-    if len(found) > MAX_STATEMENTS:
-        raise invalid("statements", f"an article has at most {MAX_STATEMENTS} statements")
+        found.append({"kind": str(role), "text": text})
     return found
 
 

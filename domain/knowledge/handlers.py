@@ -9,7 +9,7 @@ skipping numbers taken by imported articles.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from domain import ids
@@ -30,7 +30,7 @@ from domain.knowledge.commands import (
     SendBackArticle,
     SubmitArticle,
 )
-from domain.knowledge.content import notes
+from domain.knowledge.content import MAX_TITLE, notes
 from domain.knowledge.statements import guess_language, request_statements
 from domain.requests.lookup import load_request
 from domain.store import Pending, Store
@@ -161,13 +161,16 @@ def revise_article(store: Store, c: ReviseArticle) -> None:
     """Start a revision and apply the changes in one write: a refused change
     leaves the article published as it was."""
     tags = None if c.tags is None else _tag_list(c.tags)
-    statements: list[dict[str, Any]] | None = (
-        notes(c.body) if c.body is not None and c.statements is None
-        else None if c.statements is None else list(c.statements))
+    statements: list[Mapping[str, Any]] | None = None
+    if c.statements is not None:
+        statements = list(c.statements)
+    elif c.body is not None:
+        statements = list(notes(c.body))
 
     def revise(article: KnowledgeArticle) -> None:
         article.start_revision(c.actor)
-        article.edit(c.actor, title=c.title, kind=c.kind, statements=statements, tags=tags)
+        article.edit(c.actor, title=c.title, kind=c.kind, statements=statements, tags=tags,
+                     product=c.product, clear_product=c.clear_product, language=c.language)
 
     _change(store, c.article_id, c.expected_version, revise)
 
@@ -189,7 +192,8 @@ def article_from_request(store: Store, c: ArticleFromRequest) -> str:
     statements = request_statements(request, store.events(request.id), c.kind)
     text = " ".join(s["text"] for s in statements)
     return draft_article(store, DraftArticle(
-        title=c.title or request.subject, kind=c.kind, actor=c.actor, statements=statements,
+        title=c.title or request.subject[:MAX_TITLE], kind=c.kind, actor=c.actor,
+        statements=statements,
         article_id=c.article_id, product=request.product, tags=[request.request_type],
         language=guess_language(text), source_reference=c.reference,
     ))

@@ -73,7 +73,7 @@ def test_legacy_article_still_reads_and_can_be_revised(app: Ledgerdesk) -> None:
     assert [r["revision"] for r in article.revisions] == [1, 2]
     # Its next revision goes through review; notes must be given their roles first.
     app.handle(ReviseArticle("KB-0007", AGENT))
-    with pytest.raises(InvalidInput, match="symptom, solution"):
+    with pytest.raises(InvalidTransition, match="symptom, solution"):
         app.handle(SubmitArticle("KB-0007", AGENT))
     app.handle(EditDraft("KB-0007", AGENT, statements=[SYMPTOM, SOLUTION]))
     app.handle(SubmitArticle("KB-0007", AGENT))
@@ -115,7 +115,7 @@ def test_every_refused_step(app: Ledgerdesk) -> None:
     article_id = draft(app, SYMPTOM)
     with pytest.raises(InvalidTransition, match="submit it for review"):
         app.handle(ApproveArticle(article_id, MANAGER))
-    with pytest.raises(InvalidInput, match="solution"):
+    with pytest.raises(InvalidTransition, match="solution"):
         app.handle(SubmitArticle(article_id, AGENT))  # a solution needs a solution
     with pytest.raises(InvalidTransition):
         app.handle(SendBackArticle(article_id, "why", MANAGER))

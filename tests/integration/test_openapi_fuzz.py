@@ -25,6 +25,7 @@ from schemathesis.engine.events import FatalError, NonFatalError, ScenarioFinish
 from starlette.applications import Starlette
 
 from domain.application import Ledgerdesk
+from domain.knowledge.content import STATEMENTS_BY_KIND
 from domain.users.commands import AddUser, IssueToken
 from ledgerdesk import demo
 from ledgerdesk.asgi import create_app
@@ -108,11 +109,24 @@ def follows_the_rules_between_fields(context: HookContext, case: Case) -> bool:
         return sum(bool(query.get(name)) for name in ("customer", "request")) == 1
     if case.operation.path == "/inbox":  # a cursor is valid only if the API gave it out
         return not query.get("cursor")
+    if case.operation.path.startswith("/kb/") and isinstance(case.body, dict):
+        return statements_fit_the_kind(case.operation.path, case.body)
     if case.operation.path == "/calls" and isinstance(case.body, dict):
         started, ended = case.body.get("started_at"), case.body.get("ended_at")
         return not (isinstance(started, str) and isinstance(ended, str)
                     and moment(ended) < moment(started))
     return True
+
+
+def statements_fit_the_kind(path: str, body: dict[str, object]) -> bool:
+    """An article kind takes some statement kinds (domain.knowledge.content);
+    an edit without `kind` keeps the article's, which only `note` fits for sure,
+    and an edit changing only `kind` may not fit the statements it has."""
+    kind, statements = body.get("kind"), body.get("statements")
+    if kind is not None and statements is None and not path.startswith("/kb/drafts"):
+        return False
+    allowed = set(STATEMENTS_BY_KIND[kind][0]) if isinstance(kind, str) else {"note"}
+    return all(s.get("kind") in allowed for s in statements or () if isinstance(s, dict))
 
 
 def moment(text: str) -> datetime:
