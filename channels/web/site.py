@@ -20,6 +20,7 @@ from channels.web.chat import chat_routes
 from channels.web.console import console_routes
 from channels.web.customer_pages import customer_routes
 from channels.web.fax_pages import fax_routes
+from channels.web.knowledge_pages import knowledge_page_routes
 from channels.web.live import LiveFeed, live_routes
 from channels.web.login import login_routes
 from channels.web.pages import Web
@@ -65,6 +66,7 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *chat_routes(feed),
         *survey_routes(),
         *reports_routes(),
+        *knowledge_page_routes(),
     ]
     middleware = [
         Middleware(WithWeb, web=web),

@@ -105,14 +105,13 @@ def checked_statements(kind: str, statements: Iterable[Mapping[str, Any]]) -> li
         if len(raw) > MAX_STATEMENT:
             raise invalid("statements", f"statement {number} is longer than {MAX_STATEMENT} "
                           "characters; split it into shorter statements")
-        text = " ".join(raw.split())
-        if not text:
-            continue
         role = statement.get("kind")
         if role not in allowed:
             raise invalid("statements", f"statement {number}: a {kind} article takes "
                           f"statements of kind {', '.join(allowed)}")
-        found.append({"kind": str(role), "text": text})
+        text = " ".join(raw.split())
+        if text:
+            found.append({"kind": str(role), "text": text})
     return found
 
 
