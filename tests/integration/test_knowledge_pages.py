@@ -36,12 +36,17 @@ def site(app: Ledgerdesk, store: Database, tmp_path: Path) -> Iterator[Any]:
     models = open_read_models(settings, app)
     asgi = create_app(app, models, secret_key="s")
 
-    def browser(email: str) -> TestClient:
-        client = TestClient(asgi, headers={"Accept-Language": "en"})
-        sign_in(client, email)
-        return client
+    class Browser:
+        def __call__(self, email: str) -> TestClient:
+            client = TestClient(asgi, headers={"Accept-Language": "en"})
+            sign_in(client, email)
+            return client
 
-    yield browser
+        def project(self) -> None:
+            for projector in models.projectors:
+                projector.catch_up()
+
+    yield Browser()
     models.close()
 
 
@@ -127,6 +132,7 @@ def test_resolve_and_propose_as_knowledge(site: Any, app: Ledgerdesk) -> None:
     reference = app.handle(OpenRequest("ACME", "repair", "复印机卡纸 J-17", actor=AGENT,
                                        description="每天卡纸三次", product="MX-3000"))
     agent = site(AGENT)
+    site.project()
     request_page = f"/console/requests/{reference}"
     assert 'data-action="resolve-knowledge"' in agent.get(request_page).text
     answer = post(agent, f"{request_page}/knowledge", request_page,
