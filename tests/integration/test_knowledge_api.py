@@ -227,3 +227,22 @@ def test_draft_from_a_resolved_request(desk: Desk) -> None:
         {"kind": "symptom", "text": "复印机卡纸 J-17"}, {"kind": "symptom", "text": "每天卡纸三次"},
         {"kind": "solution", "text": "更换搓纸轮后正常"}]
     assert desk.post(AGENT, "/service-requests/SR-999999/knowledge", {}).status_code == 404
+
+
+def test_an_article_stored_with_the_old_events_reads_everywhere(desk: Desk) -> None:
+    from tests.integration.test_knowledge_lifecycle import store_legacy
+
+    store_legacy(desk.app, upto=2)  # published, then revised in place
+    public = desk.get(CUSTOMER, "/kb/articles/KB-0007").json()
+    assert (public["revision"], public["statements"][-1]) == (
+        2, {"kind": "note", "text": "检查搓纸轮"})
+    assert search(desk, "搓纸轮") == ["KB-0007"]
+    staff = desk.get(AGENT, "/kb/articles/KB-0007").json()
+    assert [h["action"] for h in staff["history"]] == ["published", "revised"]
+    # Its next revision goes through review like any other.
+    desk.post(AGENT, "/kb/articles/KB-0007/revise",
+              {"kind": "solution", "statements": [SYMPTOM, SOLUTION]})
+    publish(desk, "KB-0007")
+    public = desk.get(CUSTOMER, "/kb/articles/KB-0007").json()
+    assert (public["revision"], public["statements"]) == (3, [SYMPTOM, SOLUTION])
+    assert search(desk, "J-17") == ["KB-0007"]
