@@ -21,10 +21,13 @@ from eventsourcing.postgres import PostgresDatastore
 from domain.private_files import create_private_file
 from projections.account import AccountView
 from projections.audit import AuditView
+from projections.complaints import ComplaintsView
 from projections.customers import CustomersView
 from projections.inbox import InboxView
 from projections.knowledge import KnowledgeView
+from projections.notifications import NotificationsView
 from projections.outbox import OutboxView
+from projections.reminders import RemindersView
 from projections.reports import ReportsView
 from projections.runner import DecodedEvents, Projector
 from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStorage
@@ -40,6 +43,9 @@ VIEW_CLASSES: tuple[type[View], ...] = (
     KnowledgeView,
     OutboxView,
     AccountView,
+    ComplaintsView,
+    RemindersView,
+    NotificationsView,
 )
 
 

@@ -35,6 +35,7 @@ from channels.web.json_input import (
     text,
     text_list,
 )
+from channels.web.api_complaints import complaint_routes
 from channels.web.users_api import user_routes
 from domain import access
 from domain.access import Principal
@@ -111,6 +112,7 @@ def command_routes(app: Ledgerdesk) -> list[Route]:
         CommandRoute("/teams/{code}/members/remove", "POST", "manage_teams", c.remove_member,
                      ("email",)),
         *user_routes(app),
+        *complaint_routes(app),
     ]
 
 
