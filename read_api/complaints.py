@@ -55,7 +55,10 @@ def complaint_query_routes(models: ReadModels, log: AccessLog | None) -> list[Ro
         if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= \
                 NOTIFICATIONS_MAX_LIMIT:
             raise invalid("limit", f"limit must be 1 to {NOTIFICATIONS_MAX_LIMIT}")
-        unread_only = request.query_params.get("unread", "") == "true"
+        unread = request.query_params.get("unread", "")
+        if unread not in ("", "true", "false"):
+            raise invalid("unread", "unread must be true or false")
+        unread_only = unread == "true"
         storage = models["notifications"]
         items = await run_in_threadpool(notifications_for, storage, who.email, int(raw),
                                         unread_only)

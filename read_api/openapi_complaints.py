@@ -12,7 +12,6 @@ from read_api.openapi import (
     EMAIL,
     LINE,
     MOMENT,
-    NOTHING,
     NULLABLE_TEXT,
     QUERY_ERRORS,
     REFERENCE,
@@ -76,7 +75,7 @@ COMPLAINT_PATHS: dict[str, Any] = {
             STATE, path=REF),
     },
     "/service-requests/{ref}/complaint/handle": {"post": _command(
-        "The department takes the classified complaint into handling (受理)", NOTHING, STATE,
+        "The department takes the classified complaint into handling (受理)", _body(), STATE,
         path=REF)},
     "/service-requests/{ref}/complaint/result": {"post": _command(
         "The result for the customer: sent as a reply on their channel (the request is "
@@ -87,7 +86,7 @@ COMPLAINT_PATHS: dict[str, Any] = {
         "to handling with a comment (领导批阅)",
         _body(("approved",), approved=_BOOL, comment=TEXT), STATE, path=REF)},
     "/service-requests/{ref}/complaint/close": {"post": _command(
-        "Close an answered complaint (and the resolved request)", NOTHING, STATE, path=REF)},
+        "Close an answered complaint (and the resolved request)", _body(), STATE, path=REF)},
     "/service-requests/{ref}/reminders": {
         "get": _op("The request's reminders (预约提示), pending first",
                    _object(("items",), items=_list(REMINDER)), errors=ERRORS_404, path=REF),
@@ -98,7 +97,7 @@ COMPLAINT_PATHS: dict[str, Any] = {
             _object(("id",), id={"type": "string"}), status="201", path=REF),
     },
     "/service-requests/{ref}/reminders/{id}/cancel": {"post": _command(
-        "Cancel a pending reminder (whoever set it, or its recipient)", NOTHING,
+        "Cancel a pending reminder (whoever set it, or its recipient)", _body(),
         path={"ref": REFERENCE, "id": ID})},
     "/notifications": {"get": _op(
         "My notifications (urges, reminders), newest first, and how many are unread",
@@ -108,5 +107,5 @@ COMPLAINT_PATHS: dict[str, Any] = {
         query={"limit": _limit(NOTIFICATIONS_MAX_LIMIT),
                "unread": _enum(("", "true", "false"))})},
     "/notifications/{id}/read": {"post": _command(
-        "Mark one of my notifications read", NOTHING, path={"id": ID})},
+        "Mark one of my notifications read", _body(), path={"id": ID})},
 }

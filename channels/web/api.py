@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channels.web.api_complaints import complaint_routes
 from channels.web.auth import principal_of
 from channels.web.json_input import (
     expected_version,
@@ -35,7 +36,6 @@ from channels.web.json_input import (
     text,
     text_list,
 )
-from channels.web.api_complaints import complaint_routes
 from channels.web.users_api import user_routes
 from domain import access
 from domain.access import Principal

@@ -63,7 +63,8 @@ def _with_complaint(store: Store, reference: str, step: Step, actor: str) -> Non
     refuses, as for any registered complaint)."""
 
     def change(request: ServiceRequest) -> list[Aggregate]:
-        complaint = find_complaint(store, request.reference) or _new_complaint(store, request, actor)
+        complaint = find_complaint(store, request.reference) \
+            or _new_complaint(store, request, actor)
         return [complaint, *(step(request, complaint) or [])]
 
     change_request(store, reference, change)
