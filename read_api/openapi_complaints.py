@@ -97,7 +97,7 @@ COMPLAINT_PATHS: dict[str, Any] = {
             _object(("id",), id={"type": "string"}), status="201", path=REF),
     },
     "/service-requests/{ref}/reminders/{id}/cancel": {"post": _command(
-        "Cancel a pending reminder (whoever set it, or its recipient)", _body(),
+        "Cancel a pending reminder (whoever set it, its recipient, a manager or an admin)", _body(),
         path={"ref": REFERENCE, "id": ID})},
     "/notifications": {"get": _op(
         "My notifications (urges, reminders), newest first, and how many are unread",

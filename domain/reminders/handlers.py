@@ -54,13 +54,21 @@ def set_reminder(store: Store, c: SetReminder) -> str:
     return str(reminder.id)
 
 
+def _oversees(store: Store, email: str) -> bool:
+    """Managers and admins may cancel anyone's reminder (someone left, a duty changed)."""
+    try:
+        return bool({"manager", "admin"} & set(load_user(store, email).roles))
+    except NotFound:
+        return False
+
+
 @handlers(CancelReminder)
 def cancel_reminder(store: Store, c: CancelReminder) -> None:
     def attempt() -> None:
         reminder = load_reminder(store, c.reminder_id, c.reference)
-        if c.actor not in (reminder.set_by, reminder.for_user):
-            raise PermissionDenied("only whoever set the reminder, or its recipient, "
-                                   "may cancel it")
+        if c.actor not in (reminder.set_by, reminder.for_user) and not _oversees(store, c.actor):
+            raise PermissionDenied("only whoever set the reminder, its recipient or a "
+                                   "manager may cancel it")
         reminder.cancel(c.actor)
         store.save(Pending([reminder]))
 
