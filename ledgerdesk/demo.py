@@ -132,5 +132,5 @@ def load(app: Ledgerdesk) -> dict[str, str]:
                         "order number\nA replacement ships after manager approval", "faq",
                         actor=ACTOR, tags=["return", "toner"], language="en"))
     demo_account.load(app)  # HUAXIN's orders, shipments, invoices, payments, returns
-    demo_workflows.load(app, jam)  # teams, a complaint, an urge and a reminder
+    demo_workflows.load(app, jam)  # teams, an urge and a reminder
     return tokens

@@ -46,11 +46,11 @@ class NotificationPolicy(View):
         self.app = app
 
     def _notify(self, e: Any, recipients: list[str], kind: str, reference: str,
-                body: str) -> None:
+                body: str, sender: str) -> None:
         source = f"{e.originator_id}:{e.originator_version}"
         for recipient in dict.fromkeys(recipients):
             try:
-                self.app.handle(Notify(source, recipient, kind, reference, body))
+                self.app.handle(Notify(source, recipient, kind, reference, body, sender))
             except DomainError as error:
                 log.info("no %s notification for %s on %s: %s", kind, recipient, reference,
                          error)
@@ -66,8 +66,7 @@ class NotificationPolicy(View):
                 recipients = list(load_team(self.app.store, e.team).members)
             except DomainError:
                 recipients = []
-        self._notify(e, recipients, "urged", reference.reference,
-                     f"{e.actor} urges {reference.reference}: {e.message}")
+        self._notify(e, recipients, "urged", reference.reference, e.message, e.actor)
 
     @handles(Reminder.Fired)
     def reminder(self, db: Db, e: Any, position: Any) -> None:
@@ -75,8 +74,8 @@ class NotificationPolicy(View):
             reminder = load_reminder(self.app.store, str(e.originator_id))
         except DomainError:
             return
-        self._notify(e, [reminder.for_user], "reminder", reminder.reference,
-                     f"Reminder on {reminder.reference} from {reminder.set_by}: {reminder.note}")
+        self._notify(e, [reminder.for_user], "reminder", reminder.reference, reminder.note,
+                     reminder.set_by)
 
 
 class NotificationMailer:
@@ -102,7 +101,8 @@ class NotificationMailer:
         if notification.mail != "pending":
             return False  # the view lags behind an outcome already recorded
         subject = f"[{row['reference']}] {SUBJECTS.get(row['kind'], row['kind'])}"
-        body = notification.body
+        body = (f"{SUBJECTS.get(row['kind'], row['kind'])} · {row['reference']}\n"
+                f"{notification.sender}: {notification.body}")
         if self.public_url:
             body += f"\n\n{self.public_url}/console/requests/{row['reference']}"
         try:

@@ -31,6 +31,7 @@ class NotificationsView(View):
             reference TEXT NOT NULL,
             customer_code TEXT NOT NULL,
             body TEXT NOT NULL,
+            sender TEXT NOT NULL,
             actor TEXT NOT NULL,
             created_at TEXT NOT NULL,
             read_at TEXT,
@@ -47,11 +48,11 @@ class NotificationsView(View):
     @handles(N.Created)
     def created(self, db: Db, e: Any, position: int) -> None:
         db.execute("""INSERT INTO notifications (notification_id, recipient, kind, reference,
-                          customer_code, body, actor, created_at, mail, mail_next_at)
-                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+                          customer_code, body, sender, actor, created_at, mail, mail_next_at)
+                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
                       ON CONFLICT (notification_id) DO NOTHING""",
                    (str(e.originator_id), e.recipient, e.kind, e.reference, e.customer_code,
-                    e.body, e.actor, iso(e.timestamp), iso(e.timestamp)))
+                    e.body, e.sender, e.actor, iso(e.timestamp), iso(e.timestamp)))
 
     @handles(N.Read)
     def read(self, db: Db, e: Any, position: int) -> None:
@@ -79,7 +80,7 @@ class NotificationsView(View):
                    f"WHERE customer_code IN ({marks(e.codes)})", e.codes)
 
 
-COLUMNS = ("notification_id AS id, kind, reference, body, actor, created_at, read_at, mail")
+COLUMNS = "notification_id AS id, kind, reference, body, sender, created_at, read_at, mail"
 
 
 def notifications_for(storage: ViewStorage, recipient: str, limit: int = 50,
@@ -98,7 +99,7 @@ def unread_count(storage: ViewStorage, recipient: str) -> int:
 
 def mail_due(storage: ViewStorage, now: datetime, limit: int = 50) -> list[dict[str, Any]]:
     return storage.query(
-        """SELECT notification_id, recipient, kind, reference, body, actor, mail_attempts
+        """SELECT notification_id, recipient, kind, reference, body, sender, mail_attempts
            FROM notifications WHERE mail = 'pending' AND mail_next_at <= ? AND created_at >= ?
            ORDER BY mail_next_at, notification_id LIMIT ?""",
         (iso(now), iso(now - MAIL_WINDOW), limit))

@@ -52,9 +52,10 @@ REMINDER = _object(
     done_at=NULLABLE_TEXT,
 )
 NOTIFICATION = _object(
-    ("id", "kind", "reference", "body", "created_at", "read_at"),
+    ("id", "kind", "reference", "body", "sender", "created_at", "read_at"),
     id={"type": "string"}, kind=_enum(KINDS), reference={"type": "string"},
-    body={"type": "string"}, actor={"type": "string"}, created_at={"type": "string"},
+    body={"type": "string"}, sender={"type": "string", "description": "who urged, or who set "
+                                     "the reminder"}, created_at={"type": "string"},
     read_at=NULLABLE_TEXT, mail=_enum(("pending", "mailed", "failed")),
 )
 REF = {"ref": REFERENCE}

@@ -27,7 +27,7 @@ class Notification(Aggregate):
     personal_data = PersonalData(
         owner=lambda n: n.customer_code,
         events={
-            "Created": fields(plain="recipient kind reference customer_code source",
+            "Created": fields(plain="recipient kind reference customer_code source sender",
                               personal="body"),
             "Read": fields(),
             "Mailed": fields(),
@@ -41,8 +41,10 @@ class Notification(Aggregate):
 
     @event("Created")
     def __init__(self, source: str, recipient: str, kind: str, reference: str,
-                 customer_code: str, body: str, actor: str) -> None:
+                 customer_code: str, body: str, sender: str, actor: str) -> None:
+        """`sender`: who urged, or who set the reminder; `body` their words."""
         self.source = source
+        self.sender = sender
         self.recipient = recipient
         self.kind = kind
         self.reference = reference

@@ -17,6 +17,7 @@ class Notify:
     kind: str
     reference: str
     body: str
+    sender: str
     actor: str = NOTIFY_ACTOR
 
 

@@ -36,7 +36,7 @@ def notify(store: Store, c: Notify) -> bool:
     notification = Notification(source=c.source, recipient=c.recipient.strip().lower(),
                                 kind=c.kind, reference=request.reference,
                                 customer_code=request.customer_code, body=c.body,
-                                actor=c.actor)
+                                sender=c.sender, actor=c.actor)
     try:
         store.create(Pending([notification]), "exists")
     except AlreadyExists:  # made by another process meanwhile
