@@ -17,6 +17,7 @@ import pytest
 
 from channels.email.notify import notifier
 from domain.clock import ManualClock
+from domain.customers.commands import EraseCustomer
 from domain.requests.commands import Assign, OpenRequest, Transfer
 from domain.users.commands import AddUser, DeactivateUser
 from ledgerdesk.config import Database
@@ -214,3 +215,25 @@ def test_cancelling_and_every_refusal(desk: Desk, clock: ManualClock) -> None:
     # Nothing refused was recorded.
     assert {r["id"] for r in desk.get(AGENT, f"{base}").json()["items"]} == {reminder_id,
                                                                             other_id}
+
+
+def test_erasing_the_customer_erases_their_words_in_reminders_and_notifications(
+        desk: Desk, clock: ManualClock) -> None:
+    reference = open_request(desk)
+    desk.app.handle(Assign(reference, COLLEAGUE, actor=AGENT))
+    desk.post(BOSS, f"/service-requests/{reference}/urge", {"message": "李伟 13800000001 催了"})
+    desk.post(AGENT, f"/service-requests/{reference}/reminders",
+              {"at": (clock.now() + H).isoformat(), "note": "回电 13800000001"})
+    desk.project()
+    desk.app.handle(EraseCustomer("ACME", "GDPR request", actor="root@desk.cn"))
+    desk.project()
+    [note] = desk.get(AGENT, f"/service-requests/{reference}/reminders").json()["items"]
+    assert note["note"] == "[erased]"
+    [item] = notifications(desk, COLLEAGUE)["items"]  # type: ignore[misc]
+    assert item["body"] == "[erased]" and item["sender"] == BOSS
+    # A rebuild from the log gives the same rows.
+    for name in ("reminders", "notifications"):
+        desk.models.projector(name).rebuild()
+    assert desk.get(AGENT, f"/service-requests/{reference}/reminders").json()["items"][0][
+        "note"] == "[erased]"
+    assert notifications(desk, COLLEAGUE)["items"][0]["body"] == "[erased]"  # type: ignore
