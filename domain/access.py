@@ -43,6 +43,13 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     "hand_over": frozenset({"admin", "manager"}),  # everything one person holds, at once
     # 催办: managers (and admins, who may do whatever staff do); agents may not
     "urge": frozenset({"manager", "admin"}),
+    # 投诉: staff classify, handle, answer and close; managers approve a result
+    # that needs review (领导批阅)
+    "handle_complaints": STAFF,
+    "review_complaints": frozenset({"manager", "admin"}),
+    # 预约提示 for oneself or a colleague, and the notifications one receives
+    "set_reminders": STAFF,
+    "read_notifications": STAFF,
     "change_status": STAFF,
     # knowledge (seed 000, 003): every member of staff writes drafts, revisions
     # and drafts from requests; managers (and admins) review, publish and retire

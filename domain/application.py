@@ -35,10 +35,13 @@ from domain.aggregates.user import User
 from domain.chat_links import handlers as chat_links
 from domain.clock import Clock
 from domain.commands import Handler, merged
+from domain.complaints import handlers as complaints
 from domain.customers import erasure
 from domain.customers import handlers as customers
 from domain.installed_base import handlers as installed_base
 from domain.knowledge import handlers as knowledge
+from domain.notifications import handlers as notifications
+from domain.reminders import handlers as reminders
 from domain.requests import fax as faxes
 from domain.requests import handlers as requests
 from domain.requests import interactions
@@ -73,6 +76,9 @@ HANDLERS: dict[type, Handler] = merged(
     account.handlers,
     sla.handlers,
     teams.handlers,
+    complaints.handlers,
+    reminders.handlers,
+    notifications.handlers,
 )
 
 STARTUP_ATTEMPTS = 10

@@ -72,6 +72,10 @@ class Store:
         # Channels a reply can be delivered on in this deployment (a sender is
         # configured); the composition root says which.
         self.reply_channels = frozenset(reply_channels)
+        # Per-context settings the composition root hands down (e.g. "complaints":
+        # domain.complaints.policy.ComplaintSettings); a context falls back to its
+        # defaults when its key is absent.
+        self.settings: dict[str, Any] = {}
         self._numbers: Iterator[int] = iter(())
         self._numbers_lock = threading.Lock()
 

@@ -47,6 +47,7 @@ from domain.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+from ledgerdesk.routes import joined
 from projections.access_log import AccessLog
 from projections.chat_presence import ChatPresence
 from projections.login_attempts import LoginAttempts
@@ -115,8 +116,8 @@ def create_app(
     invitations and password resets (None: the console shows the link to hand
     over); `public_url` is the base of those links."""
     probes = public_routes(models, readiness)
-    authenticated: list[BaseRoute] = [*query_routes(app, models, access_log),
-                                      *command_routes(app)]
+    authenticated: list[BaseRoute] = joined([*query_routes(app, models, access_log),
+                                             *command_routes(app)])
     bearer = Middleware(AuthenticationMiddleware, backend=BearerTokenBackend(app),
                         on_error=authentication_failed)
     web = Web(app, models, access_log,

@@ -82,4 +82,5 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> S
     senders["chat"] = ChatSender(senders.get("email"), lambda code: _email_of(app, code))
     # A reply is accepted only on a channel that can deliver it (domain.requests.routing).
     app.store.reply_channels = frozenset(senders)
+    app.store.settings["complaints"] = settings.complaints
     return Services(settings, app, blobs, channels, senders)

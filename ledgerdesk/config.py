@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from domain.complaints.policy import ComplaintSettings
 from domain.private_files import publish_private_file
 from domain.sla.policy import SlaSettings
+from ledgerdesk.complaint_config import ComplaintConfigError, complaint_settings
 from ledgerdesk.sla_config import SlaConfigError, sla_settings
 
 PREFIX = "LEDGERDESK_"
@@ -93,6 +95,8 @@ class Settings:
     reopen_days: int = 14
     # SLA targets, business hours and the hand-over timer: the file's [sla] table.
     sla: SlaSettings = field(default_factory=SlaSettings)
+    # Complaints' suggested completion times and departments: [complaints].
+    complaints: ComplaintSettings = field(default_factory=ComplaintSettings)
 
     @property
     def email_ingest_enabled(self) -> bool:
@@ -136,7 +140,8 @@ def load_settings(
         master_key=get("MASTER_KEY") or generated_master_key(data_dir),
         public_url=get("PUBLIC_URL"),
         reopen_days=_int(get("REOPEN_DAYS", "14"), "REOPEN_DAYS"),
-        sla=_sla(path),
+        sla=(sla := _sla(path)),
+        complaints=_complaints(path, sla),
     )
 
 
@@ -146,6 +151,14 @@ def _sla(path: Path) -> SlaSettings:
     try:
         return sla_settings(data.get("sla"))
     except SlaConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def _complaints(path: Path, sla: SlaSettings) -> ComplaintSettings:
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    try:
+        return complaint_settings(data.get("complaints"), sla)
+    except ComplaintConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
 
 

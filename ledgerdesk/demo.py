@@ -32,7 +32,7 @@ from domain.requests.commands import (
     RecordInbound,
 )
 from domain.users.commands import AddUser, IssueToken
-from ledgerdesk import demo_account
+from ledgerdesk import demo_account, demo_workflows
 
 DEMO_PASSWORD = "ledgerdesk-demo"
 ACTOR = "demo-loader"
@@ -130,6 +130,7 @@ def load(app: Ledgerdesk) -> dict[str, str]:
                       reason="已通过邮件发送 PDF 手册"))
     _knowledge(app)
     demo_account.load(app)  # HUAXIN's orders, shipments, invoices, payments, returns
+    demo_workflows.load(app, jam)  # teams, an urge and a reminder
     return tokens
 
 

@@ -12,11 +12,15 @@ import asyncio
 import contextlib
 import logging
 
+from channels.email.notify import notifier
 from channels.web.chat_sender import ChatSender
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.leadership import Job, Leadership
 from policies.acknowledge import AcknowledgementPolicy
+from policies.complaints import ComplaintIntake, ComplaintTimers
 from policies.delivery import DeliveryPolicy
+from policies.notifications import NotificationMailer, NotificationPolicy
+from policies.reminder_timers import ReminderTimers
 from policies.sla_timers import SlaTimers
 from policies.survey import SurveyPolicy, survey_senders
 from projections.access_log import AccessLog, open_access_log
@@ -43,14 +47,22 @@ class Runtime:
         own = [a for channel in services.channels for a in channel.own_addresses]
         self.acknowledgements = AcknowledgementPolicy(services.app, own_addresses=own)
         self.surveys = SurveyPolicy(services.app)
+        # Complaint records for complaint requests; notifications for urges and reminders.
+        self.tracked = [ComplaintIntake(services.app), NotificationPolicy(services.app)]
         self.policy_models = open_views(settings, services.app,
-                                        [self.acknowledgements, self.surveys])
+                                        [self.acknowledgements, self.surveys, *self.tracked])
         # Surveys get their signed links and buttons as they are sent (policies.survey).
         senders = survey_senders(services.senders, settings.secret_key, settings.public_url)
         self.delivery = DeliveryPolicy(services.app, self.models["outbox"], senders)
         self.leadership = Leadership(settings.database, settings.data_dir, leadership_retry)
         # SLA warnings, breaches, the hand-over and escalation deadlines (policies.sla_timers).
         self.sla_timers = SlaTimers(services.app, self.models["inbox"], settings.sla)
+        self.complaint_timers = ComplaintTimers(services.app, self.models["complaints"])
+        self.reminder_timers = ReminderTimers(services.app, self.models["reminders"])
+        # Staff notifications by mail only when there is a relay.
+        send_mail = notifier(settings.smtp, settings.mail_from)
+        self.mailer = NotificationMailer(services.app, self.models["notifications"], send_mail,
+                                         settings.public_url) if send_mail else None
 
     def jobs(self) -> dict[str, Job]:
         jobs: dict[str, Job] = {}
@@ -61,6 +73,12 @@ class Runtime:
         jobs["surveys"] = self._tracked_forever(self.policy_models.projector(SurveyPolicy.name))
         jobs["delivery"] = self.delivery.run_forever
         jobs["sla_timers"] = self.sla_timers.run_forever
+        for policy in self.tracked:
+            jobs[policy.name] = self._tracked_forever(self.policy_models.projector(policy.name))
+        jobs["complaint_timers"] = self.complaint_timers.run_forever
+        jobs["reminder_timers"] = self.reminder_timers.run_forever
+        if self.mailer is not None:
+            jobs["notification_mail"] = self.mailer.run_forever
         return jobs
 
     async def run_jobs(self, stop: asyncio.Event) -> None:

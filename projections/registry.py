@@ -21,11 +21,14 @@ from eventsourcing.postgres import PostgresDatastore
 from domain.private_files import create_private_file
 from projections.account import AccountView
 from projections.audit import AuditView
+from projections.complaints import ComplaintsView
 from projections.customers import CustomersView
 from projections.inbox import InboxView
 from projections.knowledge import KnowledgeView
 from projections.knowledge_articles import KnowledgeArticlesView
+from projections.notifications import NotificationsView
 from projections.outbox import OutboxView
+from projections.reminders import RemindersView
 from projections.reports import ReportsView
 from projections.runner import DecodedEvents, Projector
 from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStorage
@@ -42,6 +45,9 @@ VIEW_CLASSES: tuple[type[View], ...] = (
     KnowledgeArticlesView,
     OutboxView,
     AccountView,
+    ComplaintsView,
+    RemindersView,
+    NotificationsView,
 )
 
 

@@ -12,15 +12,17 @@ from typing import Any
 from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest as SR
 from projections.redaction import marks
+from projections.timeline_workflows import SCHEMA as WORKFLOW_SCHEMA
+from projections.timeline_workflows import WorkflowEntries
 from projections.view import Db, RowBuffer, View, handles, iso, to_json
 
 
-class TimelineView(View):
+class TimelineView(WorkflowEntries, View):
     name = "timeline"
     # 2: requests' customers, for erasure; 3: fax pages and verification; 4: SLA;
-    # 5: transfers to a team, urges
-    version = 5
-    tables = ("timeline", "timeline_requests")
+    # 5: transfers to a team, urges; 6: complaints and reminders
+    version = 6
+    tables = ("timeline", "timeline_requests", "timeline_workflows")
     schema = (
         """CREATE TABLE IF NOT EXISTS timeline_requests (
             request_id TEXT PRIMARY KEY,
@@ -45,6 +47,7 @@ class TimelineView(View):
         "CREATE INDEX IF NOT EXISTS timeline_position ON timeline (position)",
         # What a customer may see: the requests they wrote on (queries.own_request_ids).
         "CREATE INDEX IF NOT EXISTS timeline_actor ON timeline (actor)",
+        *WORKFLOW_SCHEMA,
     )
 
     def __init__(self) -> None:

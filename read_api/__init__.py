@@ -1,0 +1,10 @@
+"""JSON queries under /api/v1 and the OpenAPI document.
+
+Areas keep their OpenAPI paths in their own module (read_api.openapi_<area>,
+built from read_api.openapi's helpers); they join the document here, once,
+whichever module is imported first."""
+
+from read_api.openapi import OPENAPI
+from read_api.openapi_complaints import COMPLAINT_PATHS
+
+OPENAPI["paths"].update(COMPLAINT_PATHS)

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channels.web.api_complaints import complaint_routes
 from channels.web.api_knowledge import knowledge_routes
 from channels.web.auth import principal_of
 from channels.web.json_input import (
@@ -113,6 +114,7 @@ def command_routes(app: Ledgerdesk) -> list[Route]:
                      ("email",)),
         *user_routes(app),
         *knowledge_routes(app),
+        *complaint_routes(app),
     ]
 
 

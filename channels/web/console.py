@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from channels.web.attachments import number_attachments
+from channels.web.complaint_pages import unread_badge, workflow_context
 from channels.web.labels import N_
 from channels.web.pages import page, render, web_of
 from channels.web.sessions import SessionUser
@@ -81,7 +82,8 @@ async def inbox_context(request: Request, user: SessionUser) -> dict[str, Any]:
     return {"live_list": "/console?" + urlencode({**listed, "part": "list"}),
             "items": found["items"], "next_cursor": found["next_cursor"], "counts": counts,
             "sorts": SORTS, "queues": QUEUES, "queue_pages": QUEUE_PAGES, "channels": CHANNELS,
-            "params": params, "problem": problem, "teams": teams}
+            "params": params, "problem": problem, "teams": teams,
+            "unread_notifications": await unread_badge(request, user)}
 
 
 async def inbox(request: Request, user: SessionUser) -> Response:
@@ -113,8 +115,10 @@ async def request_context(request: Request, user: SessionUser, reference: str
     staff = await run_in_threadpool(web.recent_staff.get, "staff", lambda: _staff(web))
     kb_query = request.query_params.get("kb", "").strip()[:200]
     articles = await run_in_threadpool(_articles, web, kb_query) if kb_query else []
+    workflows = await workflow_context(request, user, reference, found.get("type", ""))
     # the teams (for the transfer form) come with the sidebar's inbox context
-    return {"sr": found, "customer": customer, "reply_channel": reply_channel, "staff": staff,
+    return {**workflows,
+            "sr": found, "customer": customer, "reply_channel": reply_channel, "staff": staff,
             "can_urge": user.principal.may("urge"),
             "statuses": STATUSES, "priorities": PRIORITIES, "reply_channels": CHANNELS,
             "kb_query": kb_query, "articles": articles}

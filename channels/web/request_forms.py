@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from channels.web.complaint_pages import WORKFLOW_BUILDERS, WORKFLOW_PERMISSIONS
 from channels.web.console import inbox_context, request_context
 from channels.web.forms import form_text
 from channels.web.labels import N_
@@ -121,6 +122,9 @@ WITH_FILES = ("reply", "note")
 PERMISSIONS = {"reply": "reply", "note": "note", "assign": "assign", "transfer": "assign",
                "urge": "urge", "status": "change_status",
                "priority": "change_status", "escalate": "change_status", "call": "log_call"}
+# Complaints and reminders (channels.web.complaint_pages).
+BUILDERS.update(WORKFLOW_BUILDERS)
+PERMISSIONS.update(WORKFLOW_PERMISSIONS)
 
 
 def request_form_routes() -> list[BaseRoute]:

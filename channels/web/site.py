@@ -17,6 +17,7 @@ from channels.web.admin_pages import admin_routes
 from channels.web.attachments import attachment_routes
 from channels.web.audit_pages import audit_routes
 from channels.web.chat import chat_routes
+from channels.web.complaint_pages import notification_routes
 from channels.web.console import console_routes
 from channels.web.customer_pages import customer_routes
 from channels.web.fax_pages import fax_routes
@@ -54,6 +55,7 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *password_link_routes(),
         *console_routes(),
         *request_form_routes(),
+        *notification_routes(),
         *attachment_routes(),
         *customer_routes(),
         *fax_routes(),
