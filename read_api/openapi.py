@@ -574,3 +574,15 @@ OPENAPI: dict[str, Any] = {
         "/openapi.json": {"get": _op("This document", ANY_OBJECT, errors=("405",), public=True)},
     },
 }
+
+
+
+def _area_paths() -> dict[str, Any]:
+    """Each area's paths, in a module of its own (beside channels/web/api_<area>.py),
+    which builds on the helpers above: imported once this module is complete."""
+    from read_api.openapi_customers import CUSTOMER_PATHS
+
+    return {**CUSTOMER_PATHS}
+
+
+OPENAPI["paths"].update(_area_paths())
