@@ -18,6 +18,31 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 DEFAULT_REGION = "CN"
 
 
+
+def _number_pattern() -> str:
+    """What the JSON API takes as a number (its OpenAPI document states it): a
+    "+" and a country calling code, or a national number starting with the trunk
+    "0" and an area code, a mobile or service number (1…, 2–9…); separators
+    " ().-".  Everything it matches the phonenumbers library reads, so a number
+    the document allows is never refused.  (Excluded: "00…" and "1[12]…00…",
+    "179…", which phonenumbers reads as international dialling prefixes.)"""
+    codes = sorted((str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE if c),
+                   key=lambda code: (-len(code), code))
+    sep = "[ ().-]{0,2}"
+    international = rf"\+({'|'.join(codes)}){sep}[0-9]({sep}[0-9]){{1,13}}"
+    national = rf"\(?(0{sep}[1-9]|1{sep}[03-689]|[2-9])({sep}[0-9]){{2,13}}"
+    return f"^ *({international}|{national}) *$"
+
+
+# Explicit character classes only: the same in Python, JavaScript and JSON Schema.
+PHONE_PATTERN = _number_pattern()
+_PHONE_SHAPE = re.compile(PHONE_PATTERN)
+
+
+def looks_like_number(text: str) -> bool:
+    return _PHONE_SHAPE.fullmatch(text) is not None
+
+
 class UnparsableNumber(ValueError):
     """Not a phone number, in any spelling `phonenumbers` reads."""
 

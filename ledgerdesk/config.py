@@ -17,7 +17,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from domain.private_files import publish_private_file
+from domain.routing.settings import RoutingSettings
 from domain.sla.policy import SlaSettings
+from ledgerdesk.routing_config import RoutingConfigError, routing_settings
 from ledgerdesk.sla_config import SlaConfigError, sla_settings
 
 PREFIX = "LEDGERDESK_"
@@ -93,6 +95,8 @@ class Settings:
     reopen_days: int = 14
     # SLA targets, business hours and the hand-over timer: the file's [sla] table.
     sla: SlaSettings = field(default_factory=SlaSettings)
+    # Where new requests go: the file's [routing] table (ledgerdesk.routing_config).
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
 
     @property
     def email_ingest_enabled(self) -> bool:
@@ -137,6 +141,7 @@ def load_settings(
         public_url=get("PUBLIC_URL"),
         reopen_days=_int(get("REOPEN_DAYS", "14"), "REOPEN_DAYS"),
         sla=_sla(path),
+        routing=_routing(path),
     )
 
 
@@ -146,6 +151,14 @@ def _sla(path: Path) -> SlaSettings:
     try:
         return sla_settings(data.get("sla"))
     except SlaConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def _routing(path: Path) -> RoutingSettings:
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    try:
+        return routing_settings(data.get("routing"))
+    except RoutingConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.ids import NUMBER_KINDS
 from domain.vocabulary import CUSTOMER_CLASSIFICATIONS, CUSTOMER_KINDS, IDENTITY_KINDS
 from read_api.openapi import (
     CODE,
@@ -24,6 +25,14 @@ from read_api.openapi import (
 _NUMBERS = ("Phone and fax numbers are kept in E.164 (`010-66550101` and `+86 10 6655 0101` "
             "are `+861066550101`; numbers without a country code are read as Chinese); one "
             "the phonenumbers library cannot read is a 400 naming the field.")
+
+# The value's shape follows its kind.
+IDENTITY = {"oneOf": [
+    _body(("kind", "value"), kind=_enum(("email",)), value=EMAIL),
+    _body(("kind", "value"), kind=_enum(NUMBER_KINDS), value=NUMBER),
+    _body(("kind", "value"), kind=_enum(("telegram",)), value=LINE),
+]}
+assert {"email", "telegram", *NUMBER_KINDS} == set(IDENTITY_KINDS)
 
 CUSTOMER_PATHS: dict[str, Any] = {
     "/customers/{code}": {"patch": _command(
@@ -47,13 +56,12 @@ CUSTOMER_PATHS: dict[str, Any] = {
     "/customers/{code}/identities": {"post": _command(
         "Link a channel identity (email address, phone or fax number, Telegram id) so "
         "messages from it reach this customer; 409 when another customer holds it. " + _NUMBERS,
-        _body(("kind", "value"), kind=_enum(IDENTITY_KINDS), value=LINE),
+        IDENTITY,
         _object(("kind", "value"), kind=_enum(IDENTITY_KINDS), value={"type": "string"}),
         status="201", path={"code": CODE},
     )},
     "/customers/{code}/identities/remove": {"post": _command(
-        "Unlink a channel identity (404 when the customer does not have it)",
-        _body(("kind", "value"), kind=_enum(IDENTITY_KINDS), value=LINE),
+        "Unlink a channel identity (404 when the customer does not have it)", IDENTITY,
         path={"code": CODE},
     )},
     "/customers/{code}/representative": {"post": _command(

@@ -177,8 +177,12 @@ def number_list(body: dict[str, Any], field: str) -> list[str]:
 
 
 def phone_number(field: str, number: str) -> str:
-    """`number` in E.164 (`010-66550101` -> `+861066550101`), or a 400 naming `field`."""
+    """`number` in E.164 (`010-66550101` -> `+861066550101`), or a 400 naming `field`.
+    The API takes the shapes domain.phones.PHONE_PATTERN allows (its OpenAPI says so)."""
     require_digit(field, number)
+    if not phones.looks_like_number(number):
+        raise invalid(field, f"{field}: {number!r} is not a phone number: give it with "
+                             "+ and the country code, or with 0 and the area code")
     try:
         return phones.normalise_number(number)
     except phones.UnparsableNumber:
