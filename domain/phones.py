@@ -89,3 +89,12 @@ def same_number(a: str, b: str, region: str = DEFAULT_REGION) -> bool:
         return normalise_number(a, region) == normalise_number(b, region)
     except UnparsableNumber:
         return digits_as_typed(a) == digits_as_typed(b)
+
+
+def for_display(number: str, region: str = DEFAULT_REGION) -> str:
+    """A stored number as people read it (`+86 10 6655 0101`); as stored when unreadable."""
+    try:
+        return phonenumbers.format_number(_parse(number, region),
+                                          PhoneNumberFormat.INTERNATIONAL)
+    except UnparsableNumber:
+        return number

@@ -75,8 +75,11 @@ def flashed(console: Console, answer: Any, text: str) -> str:
 def test_every_upkeep_form_on_the_customer_page(console: Console) -> None:
     sign_in(console.client, AGENT)
     page = console.client.get("/console/customers/ACME").text
-    for action in ("profile", "representative", "add-contact", "link-identity", "merge"):
+    for action in ("profile", "representative", "add-contact", "link-identity",
+                   "unlink-identity"):
         assert f'data-action="{action}"' in page
+    assert 'data-action="merge"' not in page  # only a provisional customer is merged
+    assert 'data-action="merge"' in console.client.get("/console/customers/P-1").text
     assert "+861066550101" in page  # the number, in E.164
     flashed(console, console.customer_form("profile", {
         "name": "艾克美科技", "kind": "company", "classification": "key_account",
