@@ -77,8 +77,11 @@ def earlier_spellings(number: str, region: str = DEFAULT_REGION) -> list[str]:
         parsed = None
     if parsed is not None:
         spellings.append(phonenumbers.format_number(parsed, PhoneNumberFormat.E164))
-        spellings.append(digits_as_typed(
-            phonenumbers.format_number(parsed, PhoneNumberFormat.NATIONAL)))
+        if parsed.country_code == phonenumbers.country_code_for_region(region):
+            # Only a domestic number was typed without its country code: London's
+            # "020 7946 0958" is not Guangzhou's.
+            spellings.append(digits_as_typed(
+                phonenumbers.format_number(parsed, PhoneNumberFormat.NATIONAL)))
         spellings.append(f"{parsed.country_code}{parsed.national_number}")
     spellings.append(digits_as_typed(number))
     return [s for s in dict.fromkeys(spellings) if s and s != "+"]
