@@ -26,16 +26,19 @@ _NUMBERS = ("Phone and fax numbers are kept in E.164 (`010-66550101` and `+86 10
             "are `+861066550101`; numbers without a country code are read as Chinese); one "
             "the phonenumbers library cannot read is a 400 naming the field.")
 
-# The value's shape follows its kind.
-IDENTITY = {"oneOf": [
-    _body(("kind", "value"), kind=_enum(("email",)), value=EMAIL),
-    _body(("kind", "value"), kind=_enum(NUMBER_KINDS), value=NUMBER),
-    _body(("kind", "value"), kind=_enum(("telegram",)), value=LINE),
-]}
+# The value's shape follows its kind: the fields once, each kind's value in a branch.
+IDENTITY = {
+    **_body(("kind", "value"), kind=_enum(IDENTITY_KINDS), value={"type": "string"}),
+    "oneOf": [
+        {"properties": {"kind": _enum(("email",)), "value": EMAIL}},
+        {"properties": {"kind": _enum(NUMBER_KINDS), "value": NUMBER}},
+        {"properties": {"kind": _enum(("telegram",)), "value": LINE}},
+    ],
+}
 assert {"email", "telegram", *NUMBER_KINDS} == set(IDENTITY_KINDS)
 
 CUSTOMER_PATHS: dict[str, Any] = {
-    "/customers/{code}": {"patch": _command(
+    "/customers/{code}/profile": {"post": _command(
         "Change a customer's profile: only the fields given change (404 for an unknown "
         "customer, 422 once merged into another)",
         _body((), name=LINE, kind=_enum(CUSTOMER_KINDS),

@@ -35,7 +35,8 @@ from domain.errors import invalid
 from domain.ids import NUMBER_KINDS
 from domain.vocabulary import IDENTITY_KINDS, require_one_of
 
-# Profile fields a PATCH may change: the core ones, and the free ones the console edits.
+# What a profile change may name (only the fields given change): the core ones, and
+# the free ones the console edits.
 PROFILE_FIELDS = ("name", "kind", "classification", "region", "address")
 CONTACT_FIELDS = ("name", "department", "phone", "email")
 
@@ -50,7 +51,7 @@ def customer_routes(app: Ledgerdesk) -> list[Route]:
 
     c = CustomerCommands(app)
     return [
-        CommandRoute("/customers/{code}", "PATCH", "manage_customers", c.update,
+        CommandRoute("/customers/{code}/profile", "POST", "manage_customers", c.update,
                      PROFILE_FIELDS),
         CommandRoute("/customers/{code}/contacts", "POST", "manage_customers", c.add_contact,
                      CONTACT_FIELDS),

@@ -58,7 +58,7 @@ def refused(answer: Any, status: int, field: str | None = None) -> str:
 
 def test_profile_contacts_identities_and_representative(api: TestClient,
                                                         app: Ledgerdesk) -> None:
-    answer = api.patch("/api/v1/customers/ACME",
+    answer = api.post("/api/v1/customers/ACME/profile",
                        json={"name": "艾克美科技", "classification": "key_account",
                              "region": "华北"})
     assert answer.status_code == 200, answer.text
@@ -95,16 +95,16 @@ def test_profile_contacts_identities_and_representative(api: TestClient,
 
 def test_every_refused_upkeep_step(api: TestClient, app: Ledgerdesk) -> None:
     for method, path, body in (
-        ("PATCH", "/customers/NOPE", {"name": "x"}),
+        ("POST", "/customers/NOPE/profile", {"name": "x"}),
         ("POST", "/customers/NOPE/contacts", {"name": "x"}),
         ("POST", "/customers/NOPE/identities", {"kind": "email", "value": "x@y.cn"}),
         ("POST", "/customers/NOPE/representative", {"representative": REP}),
         ("POST", "/customers/NOPE/merge", {"into": "ACME"}),
     ):
         assert "NOPE" in refused(api.request(method, "/api/v1" + path, json=body), 404)
-    refused(api.patch("/api/v1/customers/ACME", json={"name": "  "}), 400, "name")
-    refused(api.patch("/api/v1/customers/ACME", json={"kind": "robot"}), 400, "kind")
-    refused(api.patch("/api/v1/customers/ACME", json={"colour": "red"}), 400, "colour")
+    refused(api.post("/api/v1/customers/ACME/profile", json={"name": "  "}), 400, "name")
+    refused(api.post("/api/v1/customers/ACME/profile", json={"kind": "robot"}), 400, "kind")
+    refused(api.post("/api/v1/customers/ACME/profile", json={"colour": "red"}), 400, "colour")
     refused(post(api, "/customers/ACME/contacts", {"name": ""}), 400, "name")
     refused(post(api, "/customers/ACME/contacts", {"name": "王", "phone": "call me"}),
             400, "phone")
@@ -163,7 +163,7 @@ def test_merging_a_provisional_customer_moves_identities_and_requests(
     # Once merged, the provisional customer is not changed or merged again.
     assert "merged into ACME" in refused(post(api, f"/customers/{stranger}/merge",
                                               {"into": "ACME"}), 422)
-    assert "merged into ACME" in refused(api.patch(f"/api/v1/customers/{stranger}",
+    assert "merged into ACME" in refused(api.post(f"/api/v1/customers/{stranger}/profile",
                                                    json={"name": "x"}), 422)
 
 
@@ -226,7 +226,7 @@ def test_an_identity_recorded_before_numbers_were_normalised_is_still_found(
 
 def test_customers_and_auditors_may_not_change_customers(app: Ledgerdesk, api: TestClient) -> None:
     token = app.handle(IssueToken(CUSTOMER, actor="setup"))
-    answer = api.patch("/api/v1/customers/ACME", json={"name": "mine now"},
+    answer = api.post("/api/v1/customers/ACME/profile", json={"name": "mine now"},
                        headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 403
     assert app.customer("ACME").name == "艾克美"
