@@ -46,6 +46,7 @@ from domain.requests import fax as faxes
 from domain.requests import handlers as requests
 from domain.requests import interactions
 from domain.requests.lookup import load_request
+from domain.routing.settings import RoutingSettings
 from domain.sealing import (
     ENVELOPE,
     KeyRing,
@@ -98,6 +99,7 @@ class Ledgerdesk(Application[UUID]):
         clock: Clock | None = None,
         reply_channels: Iterable[str] = ("web",),
         keys: KeyRing | None = None,
+        routing: RoutingSettings | None = None,
     ) -> None:
         # Per-customer keys for personal data (domain.sealing); the composition
         # root passes the database-backed key store, tests may use memory.
@@ -119,7 +121,7 @@ class Ledgerdesk(Application[UUID]):
                 time.sleep(0.1 * (attempt + 1))
         # `reply_channels`: the channels with a configured sender; the portal
         # ("web") always shows replies, the composition root adds the others.
-        self.store = Store(self, clock, reply_channels)
+        self.store = Store(self, clock, reply_channels, routing)
         check_key_store(self)
         listeners = getattr(self.keys, "listeners", None)
         if listeners is not None:

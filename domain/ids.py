@@ -23,10 +23,14 @@ import logging
 import re
 from uuid import UUID, uuid5
 
+from domain import phones
+
 log = logging.getLogger(__name__)
 
 # Never change this: every stored ID depends on it.
 NAMESPACE = UUID("5d1e2b8c-7a43-4f0e-9c1a-3b6f0d2e8a71")
+
+NUMBER_KINDS = ("phone", "fax")
 
 REFERENCE_PATTERN = re.compile(r"^SR-[0-9]{6,}\Z")  # ASCII digits, no trailing newline
 
@@ -66,9 +70,19 @@ def user_ids(email: str) -> tuple[UUID, UUID]:
     return keyed_id(text), legacy_ids(text)
 
 
-def identity_ids(kind: str, value: str) -> tuple[UUID, UUID]:
-    text = f"identity:{kind}:{normalise_identity(kind, value)}"
-    return keyed_id(text), legacy_ids(text)
+def identity_ids(kind: str, value: str) -> tuple[UUID, ...]:
+    """Where an identity's index may be, in the order to look: its keyed id, then
+    its legacy twin; for numbers, the same for each spelling an older store
+    derived ids from (domain.phones.earlier_spellings: before E.164, `010-66550101`
+    was kept as "01066550101")."""
+    spellings = [normalise_identity(kind, value)]
+    if kind in NUMBER_KINDS:
+        spellings.extend(phones.earlier_spellings(value))
+    found: list[UUID] = []
+    for spelling in dict.fromkeys(spellings):
+        text = f"identity:{kind}:{spelling}"
+        found.extend((keyed_id(text), legacy_ids(text)))
+    return tuple(found)
 
 
 def receipt_ids(channel: str, external_id: str) -> tuple[UUID, UUID]:
@@ -122,11 +136,15 @@ def normalise_email(address: str) -> str:
 
 
 def normalise_identity(kind: str, value: str) -> str:
-    """The canonical spelling of an identity, so `+86 10-1234` and `+86101234` match."""
+    """The canonical spelling of an identity, so `010-66550101` and `+86 10 6655 0101` match."""
     value = value.strip()
     if kind == "email":
         return normalise_email(value)
-    if kind in ("phone", "fax"):
-        digits = re.sub(r"[^\d]", "", value)
-        return ("+" + digits) if value.startswith("+") else digits
+    if kind in NUMBER_KINDS:
+        try:
+            return phones.normalise_number(value)
+        except phones.UnparsableNumber:
+            # Commands refuse these (domain.customers.handlers.checked_identity);
+            # an id is still derived the way it always was.
+            return phones.digits_as_typed(value)
     return value

@@ -31,6 +31,7 @@ from domain import ids
 from domain.aggregates.sequence import ReferenceSequence
 from domain.clock import Clock, SystemClock
 from domain.errors import AlreadyExists, ConcurrentChange, NotFound
+from domain.routing.settings import RoutingSettings
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -66,9 +67,12 @@ class Store:
         app: Application[UUID],
         clock: Clock | None = None,
         reply_channels: Iterable[str] = (),
+        routing: RoutingSettings | None = None,
     ) -> None:
         self.app = app
         self.clock: Clock = clock or SystemClock()
+        # Where new requests go (domain.routing); the composition root says.
+        self.routing = routing or RoutingSettings()
         # Channels a reply can be delivered on in this deployment (a sender is
         # configured); the composition root says which.
         self.reply_channels = frozenset(reply_channels)

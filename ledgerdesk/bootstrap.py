@@ -62,7 +62,8 @@ def _email_of(app: Ledgerdesk, code: str) -> str | None:
 
 def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> Services:
     settings = settings or load_settings()
-    app = Ledgerdesk(env=event_store_env(settings.database, settings.master_key), clock=clock)
+    app = Ledgerdesk(env=event_store_env(settings.database, settings.master_key), clock=clock,
+                     routing=settings.routing)
     blobs = BlobStore(settings.blob_dir, max_bytes=settings.max_upload_bytes)
     try:
         channels = [c for make in CHANNELS if (c := make(app, blobs, settings)) is not None]

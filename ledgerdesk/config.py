@@ -18,8 +18,10 @@ from urllib.parse import unquote, urlparse
 
 from domain.complaints.policy import ComplaintSettings
 from domain.private_files import publish_private_file
+from domain.routing.settings import RoutingSettings
 from domain.sla.policy import SlaSettings
 from ledgerdesk.complaint_config import ComplaintConfigError, complaint_settings
+from ledgerdesk.routing_config import RoutingConfigError, routing_settings
 from ledgerdesk.sla_config import SlaConfigError, sla_settings
 
 PREFIX = "LEDGERDESK_"
@@ -97,6 +99,8 @@ class Settings:
     sla: SlaSettings = field(default_factory=SlaSettings)
     # Complaints' suggested completion times and departments: [complaints].
     complaints: ComplaintSettings = field(default_factory=ComplaintSettings)
+    # Where new requests go: the file's [routing] table (ledgerdesk.routing_config).
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
 
     @property
     def email_ingest_enabled(self) -> bool:
@@ -142,6 +146,7 @@ def load_settings(
         reopen_days=_int(get("REOPEN_DAYS", "14"), "REOPEN_DAYS"),
         sla=(sla := _sla(path)),
         complaints=_complaints(path, sla),
+        routing=_routing(path),
     )
 
 
@@ -159,6 +164,14 @@ def _complaints(path: Path, sla: SlaSettings) -> ComplaintSettings:
     try:
         return complaint_settings(data.get("complaints"), sla)
     except ComplaintConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def _routing(path: Path) -> RoutingSettings:
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    try:
+        return routing_settings(data.get("routing"))
+    except RoutingConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
 
 

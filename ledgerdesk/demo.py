@@ -31,6 +31,7 @@ from domain.requests.commands import (
     QueueReply,
     RecordInbound,
 )
+from domain.teams.commands import AddTeamMember, CreateTeam
 from domain.users.commands import AddUser, IssueToken
 from ledgerdesk import demo_account, demo_workflows
 
@@ -80,6 +81,13 @@ def load(app: Ledgerdesk) -> dict[str, str]:
                            password=DEMO_PASSWORD))
         tokens[email] = app.handle(IssueToken(email, actor=ACTOR, label="demo"))
     app.handle(AssignRepresentative("HUAXIN", "agent@ledgerdesk.example", actor=ACTOR))
+    # Two of the desk's functions, for /console/teams and transfers (routing stays off
+    # without a [routing] table).
+    for code, name, members in (("hotline", "热线", ["agent@ledgerdesk.example"]),
+                                ("field", "现场服务", ["engineer@ledgerdesk.example"])):
+        app.handle(CreateTeam(code, name, actor=ACTOR))
+        for member in members:
+            app.handle(AddTeamMember(code, member, actor=ACTOR))
     # `make run` has no SMTP relay: the demo's reply then goes to the portal, which
     # always delivers, instead of being refused as undeliverable by email.
     reply_channel = "email" if "email" in app.store.reply_channels else "web"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from domain import phones
 from domain.access import Principal
 from domain.vocabulary import OPEN_STATUSES
 from projections.queries import SLA_AT_RISK, SLA_RISK_WINDOW, inbox, like_pattern
@@ -60,13 +61,30 @@ def queue_counts(models: ReadModels, who: Principal) -> dict[str, int]:
 
 def customer_list(models: ReadModels, text: str = "", limit: int = 100) -> list[dict[str, Any]]:
     """Customers for the console's list, by code, optionally those whose code,
-    name or identities hold `text`."""
+    name or identities hold `text`.  A phone or fax number is looked for in each
+    spelling it may be stored in (E.164 now, the digits as typed before)."""
     where, args = "", []
     if text.strip():
         pattern = like_pattern(text.strip())
         where = ("WHERE LOWER(code) LIKE ? ESCAPE '\\' OR LOWER(name) LIKE ? ESCAPE '\\' "
                  "OR LOWER(identities) LIKE ? ESCAPE '\\'")
         args = [pattern, pattern, pattern]
+        if sum(c.isdigit() for c in text) >= 5:
+            for spelling in phones.earlier_spellings(text):
+                where += " OR identities LIKE ? ESCAPE '\\'"
+                args.append(like_pattern(spelling))
     return models["customers"].query(
         "SELECT code, name, kind, classification, provisional, merged_into, representative, "
         f"registered_at FROM customers {where} ORDER BY code LIMIT ?", [*args, limit])
+
+
+def team_counts(models: ReadModels) -> dict[str, dict[str, int]]:
+    """Per team code: its open requests, and how many of them nobody has taken."""
+    open_marks = ", ".join("?" for _ in OPEN_STATUSES)
+    rows = models["inbox"].query(
+        f"""SELECT team, COUNT(*) AS open,
+                   SUM(CASE WHEN assignee IS NULL THEN 1 ELSE 0 END) AS unassigned
+            FROM inbox WHERE team IS NOT NULL AND status IN ({open_marks}) GROUP BY team""",
+        list(OPEN_STATUSES))
+    return {r["team"]: {"open": int(r["open"]), "unassigned": int(r["unassigned"] or 0)}
+            for r in rows}

@@ -50,8 +50,9 @@ STOP_ALL = (f"{STOP_RESPONSE}, resolution_warn_at = NULL, resolution_due_at = NU
 
 class InboxView(View):
     name = "inbox"
-    # 3: faxes waiting for verification; 4: SLA in business time, timers; 5: team
-    version = 5
+    # 3: faxes waiting for verification; 4: SLA in business time, timers; 5: team;
+    # 6: due times on the team's business hours (response_started_at)
+    version = 6
     tables = ("inbox", "inbox_customer_classes")
     schema = (
         """CREATE TABLE IF NOT EXISTS inbox (
@@ -76,6 +77,7 @@ class InboxView(View):
             satisfaction INTEGER,
             follow_up_of TEXT,
             response_target TEXT,
+            response_started_at TEXT,
             response_warn_at TEXT,
             response_due_at TEXT,
             response_sla TEXT,
@@ -104,11 +106,13 @@ class InboxView(View):
     def configured(cls, location: Any) -> InboxView:
         return cls(getattr(location, "sla", None))
 
-    def _clock(self, start: datetime, target: timedelta | None) -> tuple[Any, Any]:
-        """(warning, due) as stored text, or (None, None) for no promise."""
+    def _clock(self, start: datetime, target: timedelta | None, team: str | None = None
+               ) -> tuple[Any, Any]:
+        """(warning, due) as stored text, or (None, None) for no promise; on the
+        hours of the team whose queue the request is in (the default ones else)."""
         if target is None:
             return None, None
-        warning, due = self.sla.deadline(start, target)
+        warning, due = self.sla.deadline(start, target, team)
         return iso(warning), iso(due)
 
     def _targets(self, db: Db, request_type: str, customer_code: str, priority: str) -> Any:
@@ -142,9 +146,10 @@ class InboxView(View):
         db.execute(
             """INSERT INTO inbox (id, reference, customer_code, type, channel, subject, status,
                    priority, product, opened_at, last_activity_at, awaiting_reply, sla_due_at,
-                   follow_up_of, response_target, response_warn_at, response_due_at,
-                   resolution_warn_at, resolution_due_at, handover_due_at, version)
-               VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, 1, ?, ?, 'first_response', ?, ?,
+                   follow_up_of, response_target, response_started_at, response_warn_at,
+                   response_due_at, resolution_warn_at, resolution_due_at, handover_due_at,
+                   version)
+               VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, 1, ?, ?, 'first_response', ?, ?, ?,
                        ?, ?, ?, ?)
                ON CONFLICT (id) DO NOTHING""",
             (
@@ -160,6 +165,7 @@ class InboxView(View):
                 iso(e.timestamp),
                 due,
                 e.follow_up_of,
+                iso(e.timestamp),
                 warn,
                 due,
                 resolution_warn,
@@ -177,7 +183,7 @@ class InboxView(View):
         # The clock starts at the first unanswered message and keeps running
         # through later ones; its target depends on the request's type, its
         # customer's classification and its priority, so the row is read first.
-        row = db.one("""SELECT type, customer_code, priority, awaiting_reply, answered
+        row = db.one("""SELECT type, customer_code, priority, awaiting_reply, answered, team
                         FROM inbox WHERE id = ?""", (str(e.originator_id),))
         channel = getattr(e, "channel", "fax")
         if row is None or row["awaiting_reply"]:
@@ -187,12 +193,12 @@ class InboxView(View):
             return
         target = "next_response" if row["answered"] else "first_response"
         targets = self._targets(db, row["type"], row["customer_code"], row["priority"])
-        warn, due = self._clock(e.timestamp, targets.get(target))
+        warn, due = self._clock(e.timestamp, targets.get(target), row["team"])
         self._update(db, e, """channel = ?, last_activity_at = ?, awaiting_reply = 1,
                 status = CASE WHEN status = 'pending_customer' THEN 'open' ELSE status END,
-                sla_due_at = ?, response_target = ?, response_warn_at = ?, response_due_at = ?,
-                response_sla = NULL""",
-                     channel, iso(e.timestamp), due, target, warn, due)
+                sla_due_at = ?, response_target = ?, response_started_at = ?,
+                response_warn_at = ?, response_due_at = ?, response_sla = NULL""",
+                     channel, iso(e.timestamp), due, target, iso(e.timestamp), warn, due)
 
     @handles(SR.FaxReceived)
     def fax_received(self, db: Db, e: Any, position: int) -> None:
@@ -252,8 +258,27 @@ class InboxView(View):
 
     @handles(SR.TransferredToTeam)
     def transferred_to_team(self, db: Db, e: Any, position: int) -> None:
-        """A team's queue: the team set, the assignee cleared (CONTRACT.md)."""
+        """A team's queue: the team set, the assignee cleared (CONTRACT.md).  The
+        running clocks move onto the team's business hours, from when each began
+        (the resolution clock from the opening)."""
         self._update(db, e, "team = ?, assignee = NULL", e.team)
+        row = db.one("""SELECT type, customer_code, priority, opened_at, sla_due_at,
+                               response_target, response_started_at, response_due_at,
+                               resolution_due_at FROM inbox WHERE id = ?""",
+                     (str(e.originator_id),))
+        if row is None:
+            return
+        targets = self._targets(db, row["type"], row["customer_code"], row["priority"])
+        if row["response_due_at"] and row["response_started_at"] and row["response_target"]:
+            warn, due = self._clock(moment(row["response_started_at"]),
+                                    targets.get(row["response_target"]), e.team)
+            # sla_due_at follows the response clock unless an escalation's deadline set it.
+            following = row["sla_due_at"] == row["response_due_at"]
+            self._update(db, e, "response_warn_at = ?, response_due_at = ?, sla_due_at = ?",
+                         warn, due, due if following else row["sla_due_at"])
+        if row["resolution_due_at"]:
+            warn, due = self._clock(moment(row["opened_at"]), targets.resolution, e.team)
+            self._update(db, e, "resolution_warn_at = ?, resolution_due_at = ?", warn, due)
 
     @handles(SR.StatusChanged)
     def status_changed(self, db: Db, e: Any, position: int) -> None:
@@ -324,3 +349,7 @@ class InboxView(View):
             f"UPDATE inbox SET {assignments}, version = ? WHERE id = ?",
             (*values, e.originator_version, str(e.originator_id)),
         )
+
+
+def moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

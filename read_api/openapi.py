@@ -18,6 +18,7 @@ from typing import Any
 
 from domain.aggregates.installed_product import PRODUCT_STATUSES
 from domain.aggregates.knowledge import KINDS
+from domain.phones import PHONE_PATTERN
 from domain.vocabulary import (
     CALL_DIRECTIONS,
     CHANNELS,
@@ -54,7 +55,7 @@ SERIAL_PATTERN = f"^[{_STORABLE_SPACE}]*[A-Za-z0-9][A-Za-z0-9._/-]{{1,63}}[{_STO
 MODEL_PATTERN = (f"^[{_STORABLE_SPACE}]*[^{_CONTROL}{_SPACE}]"
                  f"([^{_CONTROL}]{{0,98}}[^{_CONTROL}{_SPACE}])?[{_STORABLE_SPACE}]*$")
 EMAIL_PATTERN = f"^[{_STORABLE_SPACE}]*[^ {_CONTROL}]*@[^ {_CONTROL}]*[{_STORABLE_SPACE}]*$"
-NUMBER_PATTERN = f"^[^{_CONTROL}]*[0-9][^{_CONTROL}]*$"
+NUMBER_PATTERN = PHONE_PATTERN  # what domain.phones reads; kept in E.164
 REFERENCE_PATTERN = "^SR-[0-9]{6,}$"
 DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 # RFC 3339 with its zone, in years 0002-9998: every such moment exists in UTC too.
@@ -575,7 +576,3 @@ OPENAPI: dict[str, Any] = {
     },
 }
 
-# Knowledge authoring and its reads (issue 15 item 9): their own module, merged here.
-from read_api.openapi_knowledge import knowledge_paths  # noqa: E402
-
-OPENAPI["paths"].update(knowledge_paths())

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from channels.web.api_complaints import complaint_routes
+from channels.web.api_customers import customer_routes
 from channels.web.api_knowledge import knowledge_routes
 from channels.web.auth import principal_of
 from channels.web.json_input import (
@@ -32,8 +33,8 @@ from channels.web.json_input import (
     optional_date,
     optional_moment,
     optional_text,
+    phone_number,
     plain_object,
-    require_digit,
     text,
     text_list,
 )
@@ -115,6 +116,7 @@ def command_routes(app: Ledgerdesk) -> list[Route]:
         *user_routes(app),
         *knowledge_routes(app),
         *complaint_routes(app),
+        *customer_routes(app),
     ]
 
 
@@ -306,7 +308,7 @@ class Commands:
     async def log_call(self, request: Request, who: Principal, body: Body) -> Response:
         recorded: Recorded = await self._handle(LogCall(
             nonempty_text(body, "call_id"), text(body, "direction"),
-            require_digit("number", text(body, "number")), moment(body, "started_at"),
+            phone_number("number", text(body, "number")), moment(body, "started_at"),
             actor=actor_of(who), agent=optional_text(body, "agent") or who.email,
             ended_at=optional_moment(body, "ended_at"), notes=text(body, "notes", ""),
             reference=optional_choice(body, "reference"),

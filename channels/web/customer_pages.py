@@ -54,6 +54,9 @@ from projections import access_log, console_queries, queries
 from projections.customers import granted_modules
 
 Build = Callable[[str, FormData, str], object]
+# Statuses of a refused form, by the domain error's code; anything else is 422.
+STATUS_BY_CODE = {"invalid": 400, "not_found": 404, "already_exists": 409, "conflict": 409,
+                  "gone": 409}
 
 
 def customer_routes() -> list[BaseRoute]:
@@ -155,12 +158,14 @@ def _endpoint(action: str) -> Callable[[Request, SessionUser], Any]:
         try:
             await web_of(request).run(build(code, form, user.principal.email))
         except DomainError as e:
-            if isinstance(e, NotFound):
-                raise
+            # An unknown customer is a 404 page (from _context); anything else the
+            # command refused (an identity it does not have included) is said
+            # beside the form, with what was typed kept.
             context = await _context(request, user, code)
-            kept = {action: {k: v for k, v in form.items() if isinstance(v, str)}}
-            return render(request, "console/customer.html", status_code=409
-                          if e.code in ("conflict", "already_exists", "gone") else 400,
+            kept = {action: {k: v for k, v in form.items() if isinstance(v, str)
+                             and k != "csrf_token"}}
+            return render(request, "console/customer.html",
+                          status_code=STATUS_BY_CODE.get(e.code, 422),
                           **context, kept=kept, errors={action: domain_message(request, e)})
         await web_of(request).settle()
         flash(request, done)

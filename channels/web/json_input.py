@@ -20,6 +20,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from domain import phones
 from domain.errors import DomainError, InvalidInput, invalid
 from domain.text import MAX_DEPTH
 
@@ -170,11 +171,22 @@ def text_list(body: dict[str, Any], field: str) -> list[str]:
 
 
 def number_list(body: dict[str, Any], field: str) -> list[str]:
-    """Phone or fax numbers: strings with at least one digit 0-9."""
-    numbers = text_list(body, field)
-    for number in numbers:
-        require_digit(field, number)
-    return numbers
+    """Phone or fax numbers, each in E.164 (domain.phones); an unparsable one is
+    refused naming `field`."""
+    return [phone_number(field, number) for number in text_list(body, field)]
+
+
+def phone_number(field: str, number: str) -> str:
+    """`number` in E.164 (`010-66550101` -> `+861066550101`), or a 400 naming `field`.
+    The API takes the shapes domain.phones.PHONE_PATTERN allows (its OpenAPI says so)."""
+    require_digit(field, number)
+    if not phones.looks_like_number(number):
+        raise invalid(field, f"{field}: {number!r} is not a phone number: give it with "
+                             "+ and the country code, or with 0 and the area code")
+    try:
+        return phones.normalise_number(number)
+    except phones.UnparsableNumber:
+        raise invalid(field, f"{field}: {number!r} is not a phone number") from None
 
 
 def require_digit(field: str, number: str) -> str:

@@ -36,7 +36,7 @@ from channels.web.portal_modules import check_portal_module
 from channels.web.recent import Recent
 from channels.web.sessions import SessionUser, session_user
 from channels.web.uploads import MAX_FILES
-from domain import access
+from domain import access, phones
 from domain.access import PORTAL_MODULES, Principal
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore, BlobTooLarge
@@ -128,6 +128,7 @@ def environment(language: str) -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
     env.install_gettext_translations(translations(language), newstyle=True)
+    env.filters["phone"] = phones.for_display  # stored in E.164, shown grouped
     return env
 
 

@@ -33,6 +33,7 @@ from channels.web.reports_pages import reports_routes
 from channels.web.request_forms import request_form_routes
 from channels.web.sessions import SESSION_COOKIE, SESSION_MAX_AGE, SessionBackend
 from channels.web.survey_pages import survey_routes
+from channels.web.team_pages import team_routes
 
 STATIC = Path(__file__).parent / "static"
 
@@ -58,6 +59,7 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *notification_routes(),
         *attachment_routes(),
         *customer_routes(),
+        *team_routes(),
         *fax_routes(),
         *audit_routes(),
         *portal_routes(),

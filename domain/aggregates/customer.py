@@ -119,7 +119,18 @@ class Customer(Aggregate):
     # --- channel identities -----------------------------------------------
 
     def has_identity(self, kind: str, value: str) -> bool:
-        return f"{kind}:{value}" in self.identities
+        return self.stored_identity(kind, value) is not None
+
+    def stored_identity(self, kind: str, value: str) -> str | None:
+        """How this customer's stream spells `value`: identities linked before
+        numbers were kept in E.164 (domain.phones) are stored as they were
+        typed, and still match their E.164 spelling."""
+        wanted = ids.normalise_identity(kind, value)
+        for identity in self.identities:
+            found_kind, _, found = identity.partition(":")
+            if found_kind == kind and ids.normalise_identity(kind, found) == wanted:
+                return found
+        return None
 
     def link_identity(self, kind: str, value: str, actor: str) -> None:
         self.require_active()
@@ -131,9 +142,10 @@ class Customer(Aggregate):
         self.identities.append(f"{kind}:{value}")
 
     def unlink_identity(self, kind: str, value: str, actor: str) -> None:
-        if not self.has_identity(kind, value):
+        stored = self.stored_identity(kind, value)
+        if stored is None:
             raise NotFound(f"customer {self.code} has no {kind} identity {value}")
-        self._identity_unlinked(kind=kind, value=value, actor=actor)
+        self._identity_unlinked(kind=kind, value=stored, actor=actor)
 
     @event("IdentityUnlinked")
     def _identity_unlinked(self, kind: str, value: str, actor: str) -> None:

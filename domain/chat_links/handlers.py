@@ -87,9 +87,10 @@ def link_by_phone(store: Store, c: LinkByPhone) -> str | None:
     except InvalidInput:
         return None
     owner = customer_by_identity(store, "phone", phone)
-    if owner is None and not phone.startswith("+"):
-        # Telegram sends numbers without the "+"; customers are usually registered with it.
-        owner = customer_by_identity(store, "phone", "+" + phone)
+    if owner is None and not c.phone.strip().startswith("+"):
+        # Telegram sends numbers without the "+" (read as Chinese ones above); a
+        # foreign customer is registered with it.
+        owner = customer_by_identity(store, "phone", "+" + c.phone.strip())
     if owner is None:
         return None
     target_code = owner.merged_into or owner.code

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from uuid import UUID
 
-from domain import ids
+from domain import ids, phones
 from domain.access import PARTNER_CLASSIFICATIONS, PORTAL_MODULES
 from domain.aggregates.customer import Customer
 from domain.aggregates.identity import ChannelIdentity
@@ -22,7 +22,7 @@ from domain.customers.commands import (
     UnlinkIdentity,
     UpdateCustomer,
 )
-from domain.errors import invalid
+from domain.errors import InvalidTransition, invalid
 from domain.requests.lookup import load_request
 from domain.requests.opening import customer_requests
 from domain.store import Pending, Store
@@ -51,6 +51,11 @@ def customer_by_identity(store: Store, kind: str, value: str) -> Customer | None
 
 def checked_identity(kind: str, value: str) -> tuple[str, str]:
     require_one_of(kind, IDENTITY_KINDS, "identity kind")
+    if kind in ids.NUMBER_KINDS and (value or "").strip():
+        try:
+            return kind, phones.normalise_number(value)
+        except phones.UnparsableNumber:
+            raise invalid(kind, f"{value!r} is not a {kind} number") from None
     normalised = ids.normalise_identity(kind, value or "")
     if not normalised or normalised == "+":
         raise invalid(kind, f"{kind} must not be empty")
@@ -124,9 +129,18 @@ def update_customer(store: Store, c: UpdateCustomer) -> None:
 def add_contact(store: Store, c: AddContact) -> str:
     if not c.name.strip():
         raise invalid("name", "a contact needs a name")
+    phone = c.phone.strip()
+    if phone:
+        try:
+            phone = phones.normalise_number(phone)
+        except phones.UnparsableNumber:
+            raise invalid("phone", f"{c.phone!r} is not a phone number") from None
+    email = c.email.strip()
+    if email and ("@" not in email or " " in email):
+        raise invalid("email", f"{c.email!r} is not an email address")
     contact_id = uuid.uuid4().hex[:12]
-    details = {"name": c.name.strip(), "department": c.department, "phone": c.phone,
-               "email": c.email}
+    details = {"name": c.name.strip(), "department": c.department.strip(), "phone": phone,
+               "email": email}
     store.change(lambda: load_customer(store, c.code),
                  lambda customer: customer.add_contact(contact_id, details, c.actor))
     return contact_id
@@ -174,6 +188,8 @@ def assign_representative(store: Store, c: AssignRepresentative) -> None:
         user = load_user(store, email)
         if not any(role in STAFF_ROLES for role in user.roles):
             raise invalid("representative", f"{email} is not a member of staff")
+        if not user.active:
+            raise invalid("representative", f"{email} is deactivated")
         email = user.email
     store.change(lambda: load_customer(store, c.code),
                  lambda customer: customer.assign_representative(email, c.actor))
@@ -203,7 +219,22 @@ def grant_modules(store: Store, c: GrantModules) -> None:
 
 @handlers(MergeCustomer)
 def merge_customer(store: Store, c: MergeCustomer) -> None:
-    """Identities and requests move over; both streams record the merge."""
+    """Identities and requests move over; both streams record the merge.  Only a
+    provisional customer (made for an unknown sender) is merged, and only into a
+    real one: two real customers are two organisations, however alike."""
+    if c.source_code == c.target_code:
+        raise InvalidTransition("a customer cannot be merged into itself")
+    source = load_customer(store, c.source_code)
+    target = load_customer(store, c.target_code)
+    if not source.provisional:
+        raise InvalidTransition(f"customer {source.code} is not provisional; only a "
+                                "provisional customer is merged into another")
+    if target.provisional:
+        raise InvalidTransition(f"customer {target.code} is provisional too; merge into a "
+                                "registered customer")
+    source.require_active()
+    target.require_active()
+
     def attempt() -> None:
         pending = Pending()
         merge_pending(store, pending, c.source_code, c.target_code, c.actor)

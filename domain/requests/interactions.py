@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from eventsourcing.persistence import IntegrityError
 
-from domain import ids
+from domain import ids, phones
 from domain.aggregates.contact import CustomerContact
 from domain.aggregates.customer import Customer
 from domain.aggregates.receipt import InboundReceipt
@@ -75,6 +75,10 @@ def log_call(store: Store, c: LogCall) -> Recorded:
     require_one_of(c.direction, CALL_DIRECTIONS, "direction")
     if not c.number.strip():
         raise invalid("number", "number must not be empty")
+    try:
+        phones.normalise_number(c.number)
+    except phones.UnparsableNumber:
+        raise invalid("number", f"{c.number!r} is not a phone number") from None
     if c.ended_at is not None and c.ended_at < c.started_at:
         raise invalid("ended_at", "a call cannot end before it starts")
     message = InboundMessage(

@@ -6,6 +6,7 @@ from domain import ids
 from domain.aggregates.customer import Customer
 from domain.aggregates.request_ledger import SHARDS, CustomerRequests, shard_of
 from domain.aggregates.service_request import ServiceRequest
+from domain.routing.route import route_new_request
 from domain.store import Pending, Store
 
 MAX_SUBJECT = 500
@@ -36,6 +37,7 @@ def new_request(
                                   actor=actor)
     ledger.link(reference=reference, actor=actor)
     pending.add(request, ledger)
+    route_new_request(store, pending, request, customer)
     return request
 
 

@@ -1,0 +1,1 @@
+"""The routing context: where a new request goes (domain.aggregates.routing)."""
