@@ -4,9 +4,11 @@ fine G4 faxes, against bare `tesseract` on the same pages (the raw page
 images written as PNG) run on all cores in the same run; and the share of the
 intake's time spent in Tesseract versus the rest.
 
-    .venv/bin/python bench/fax_ocr.py [--faxes 4] [--pages 2]
+    .venv/bin/python bench/fax_ocr.py [--faxes 4] [--pages 2] [--rounds 3]
 
-The goal (issue 14) is at least 0.9x the bare rate.
+The goal (issue 14) is at least 0.9x the bare rate.  On a machine other work
+shares, the two are timed in turns, `--rounds` times each on fresh faxes, and
+the best round of each is compared (the round least disturbed by the others).
 """
 
 from __future__ import annotations
@@ -52,52 +54,65 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--faxes", type=int, default=4)
     parser.add_argument("--pages", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     # Time spent inside Tesseract, summed over the pool's threads.
     in_ocr = [0.0]
     real_recognise = ocr.recognise
 
-    def timed(image: object, langs: str) -> tuple[str, float]:
+    def timed(page: ocr.Prepared, langs: str) -> tuple[str, float]:
         started = time.perf_counter()
         try:
-            return real_recognise(image, langs)  # type: ignore[arg-type]
+            return real_recognise(page, langs)
         finally:
             in_ocr[0] += time.perf_counter() - started
 
     ocr.recognise = timed  # type: ignore[assignment]
-    print(f"{os.cpu_count()} cores; {args.faxes} faxes of {args.pages} pages each")
+    print(f"{os.cpu_count()} cores; {args.faxes} faxes of {args.pages} pages each, "
+          f"best of {args.rounds} rounds")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         app = Ledgerdesk(env=event_store_env(Database(kind="sqlite", path=root / "e.db")))
         app.handle(RegisterCustomer("HUAXIN", "华信", actor="bench"))
         intake = FaxIntake(app, BlobStore(root / "blobs", 50 * 1024 * 1024), LANGS)
         for name, resolution in (("standard", STANDARD), ("fine", FINE)):
-            faxes, pngs = [], []
-            for n in range(args.faxes):
-                images = fax_pages(FormFields(phone=f"010-6588-{1000 + n}"), resolution,
-                                   pages=args.pages, seed=n)
-                faxes.append(tiff_g4(images, resolution))
-                for p, image in enumerate(images):
-                    path = root / f"{name}-{n}-{p}.png"
-                    # What bare tesseract gets: the page as sent, square pixels or not.
-                    image.save(path, dpi=resolution)
-                    pngs.append(path)
+            best_bare = best_ours = float("inf")
+            share = 0.0
+            for round_ in range(args.rounds):
+                faxes, pngs = sample(root, name, resolution, args, round_)
+                best_bare = min(best_bare, bare(pngs))
+                in_ocr[0] = 0.0
+                started = time.perf_counter()
+                # One fax after another, as the folder takes them; pages in parallel.
+                for n, data in enumerate(faxes):
+                    intake.record(data, f"{name}-{round_}-{n}.tif")
+                ours = time.perf_counter() - started
+                if ours < best_ours:
+                    best_ours = ours
+                    workers = min(os.cpu_count() or 1, args.pages)
+                    share = in_ocr[0] / workers / ours
             pages = args.faxes * args.pages
-            bare_seconds = bare(pngs)
-            in_ocr[0] = 0.0
-            started = time.perf_counter()
-            # One fax after another, as the folder takes them; pages in parallel.
-            for n, data in enumerate(faxes):
-                intake.record(data, f"{name}-{n}.tif")
-            ours = time.perf_counter() - started
-            workers = min(os.cpu_count() or 1, args.pages)
-            share = in_ocr[0] / workers / ours
-            print(f"{name:8}: intake {pages / ours * 60:6.1f} pages/min, bare tesseract "
-                  f"{pages / bare_seconds * 60:6.1f} pages/min on all cores "
-                  f"({bare_seconds / ours:.2f}x); "
+            print(f"{name:8}: intake {pages / best_ours * 60:6.1f} pages/min, bare tesseract "
+                  f"{pages / best_bare * 60:6.1f} pages/min on all cores "
+                  f"({best_bare / best_ours:.2f}x); "
                   f"{share:.0%} of the intake's time in Tesseract, {1 - share:.0%} in the rest")
         app.close()
 
+
+def sample(root: Path, name: str, resolution: tuple[int, int], args: argparse.Namespace,
+           round_: int) -> tuple[list[bytes], list[Path]]:
+    """A round's faxes (as G4 TIFF) and their pages as bare tesseract gets them."""
+    faxes, pngs = [], []
+    for n in range(args.faxes):
+        images = fax_pages(FormFields(phone=f"010-6588-{1000 + round_ * 100 + n}"), resolution,
+                           pages=args.pages, seed=n)
+        faxes.append(tiff_g4(images, resolution))
+        for p, image in enumerate(images):
+            path = root / f"{name}-{round_}-{n}-{p}.png"
+            # What bare tesseract gets: the page as sent, square pixels or not.
+            image.save(path, dpi=resolution)
+            pngs.append(path)
+    return faxes, pngs
 
 if __name__ == "__main__":
     main()

@@ -1,8 +1,9 @@
 """One fax file in, one RecordFax command out: the path every intake shares
 (the CLI, the watched folder, the gateway upload, fax mail).
 
-The file is kept encrypted in the blob store as it arrived, with a PNG of
-each page as Tesseract saw it (browsers show no TIFF), and its SHA-256 is its
+The file is kept encrypted in the blob store as it arrived, with a 1-bit PNG
+of each page as Tesseract saw it (browsers show no TIFF; made by the OCR
+worker that read the page, channels.fax_ocr.ocr), and its SHA-256 is its
 channel id, so the same file sent twice, or picked up again after a crash, is
 recorded once.  A file that cannot be read at all is an `UnreadableFax` for
 the caller to report; when it has bytes it is still recorded, with no text,
@@ -12,11 +13,8 @@ for an agent to look at in the verification queue, so nothing sent is lost.
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from datetime import datetime
-
-from PIL import Image
 
 from channels.fax_ocr.extract import extract_fields
 from channels.fax_ocr.ocr import Recogniser
@@ -71,7 +69,7 @@ class FaxIntake:
             raise FaxUnreadable(str(error), recorded) from None
         image = self.blobs.put(data, filename, CONTENT_TYPES[kind])
         texts = self.recogniser.pages(pages)
-        previews = tuple(self.blobs.put(_png(t.image), f"page-{n}.png", "image/png")
+        previews = tuple(self.blobs.put(t.preview, f"page-{n}.png", "image/png")
                          for n, t in enumerate(texts, 1))
         page_texts = tuple(clean(t.text) for t in texts)
         text = PAGE_BREAK.join(page_texts)
@@ -96,8 +94,3 @@ class FaxIntake:
             page_texts=(), page_confidences=(), low_confidence=True,
         )))
 
-
-def _png(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, format="PNG")  # optimize=True costs a third of a page's OCR time
-    return out.getvalue()
