@@ -19,9 +19,11 @@ from datetime import datetime
 from channels.fax_ocr.extract import extract_fields
 from channels.fax_ocr.ocr import Recogniser
 from channels.fax_ocr.pages import UnreadableFax, kind_of, load_pages
+from domain.aggregates.service_request import Attachment
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore
 from domain.requests.commands import FaxPage, Recorded, RecordFax
+from domain.requests.fax import UNREADABLE
 from domain.text import clean
 
 # Below this mean word confidence (Tesseract's 0 to 100) nothing read is trusted.
@@ -87,10 +89,15 @@ class FaxIntake:
     def _record_unreadable(self, data: bytes, filename: str, sender_number: str,
                            external_id: str, received_at: datetime | None) -> Recorded:
         image = self.blobs.put(data, filename, "application/octet-stream")
+        return self.keep_unread(image, external_id, sender_number, UNREADABLE, received_at)
+
+    def keep_unread(self, image: Attachment, external_id: str, sender_number: str,
+                    problem: str, received_at: datetime | None = None) -> Recorded:
+        """Record what arrived, with no text, in the verification queue: `problem`
+        (domain.requests.fax.PROBLEMS) says why nothing was read."""
         fields = {"sender_number": sender_number} if sender_number else {}
         return self.app.handle(RecordFax(FaxPage(
             external_id=external_id, sender_number=sender_number, image=image, ocr_text="",
             confidence=0.0, pages=0, occurred_at=received_at, extracted=fields,
-            page_texts=(), page_confidences=(), low_confidence=True,
+            page_texts=(), page_confidences=(), low_confidence=True, problem=problem,
         )))
-

@@ -40,6 +40,11 @@ FIELD_LIMIT = 100
 LOW_CONFIDENCE = "low_confidence"
 NO_CUSTOMER = "no_customer"
 REFERENCE_NOT_MATCHED = "reference_not_matched"
+# Nothing to read: the file is damaged, encrypted or no image; or a fax
+# gateway's mail came with no fax attached (the mail itself is kept instead).
+UNREADABLE = "unreadable"
+NO_FAX_ATTACHED = "no_fax_attached"
+PROBLEMS = (UNREADABLE, NO_FAX_ATTACHED)
 # Where a fax with no number and no customer waits for an agent: a provisional
 # customer of its own, since recording needs one and no identity can be claimed.
 UNKNOWN_SENDER = "P-FAX-UNKNOWN"
@@ -90,7 +95,10 @@ def _match(
     store: Store, fax: FaxPage, extracted: dict[str, str]
 ) -> tuple[str | None, str | None, list[str]]:
     """(the request to join, the customer to open one for, why an agent should look)."""
-    reasons = [LOW_CONFIDENCE] if fax.low_confidence else []
+    if fax.problem and fax.problem not in PROBLEMS:
+        raise invalid("problem", f"problem must be one of {', '.join(PROBLEMS)}")
+    reasons = [fax.problem] if fax.problem else []
+    reasons += [LOW_CONFIDENCE] if fax.low_confidence and not fax.problem else []
     code = extracted.get("customer_code", "")
     customer = _customer(store, code) if code and not fax.low_confidence else None
     if customer is None:
