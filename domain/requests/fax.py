@@ -6,7 +6,8 @@ names, opens a new request only for a customer code that exists, and otherwise
 (or when the channel says it trusts nothing it read) is recorded as any
 stranger's message would be, on a request flagged for verification.  The
 verification queue is where an agent sees the image beside the text, corrects
-the fields (a `FaxCorrected` event; the OCR text and image are never touched)
+the fields (a `FaxCorrected` event, where "" clears a misread field; the OCR
+text and image are never touched)
 and confirms (`FaxVerified`).  Confirming with a reference or customer other
 than the request's files the fax there, as a new `FaxReceived` under that
 customer's key, and closes the request the fax opened: each customer's copy is
@@ -135,20 +136,25 @@ def _customer(store: Store, code: str) -> Customer | None:
     return customer
 
 
-def _checked_fields(fields: dict[str, str]) -> dict[str, str]:
+def _checked_fields(fields: dict[str, str], keep_empty: bool = False) -> dict[str, str]:
+    """Known fields of bounded text, stripped; an empty one is left out, or with
+    `keep_empty` kept as "" (a correction that clears the field)."""
     unknown = sorted(set(fields) - set(FAX_FIELDS))
     if unknown:
         raise invalid(unknown[0], f"a fax has no field {unknown[0]}")
     for name, value in fields.items():
         if not isinstance(value, str) or len(value) > FIELD_LIMIT:
             raise invalid(name, f"{name} must be text of at most {FIELD_LIMIT} characters")
-    return {name: value.strip() for name, value in fields.items() if value.strip()}
+    return {name: value.strip() for name, value in fields.items()
+            if value.strip() or keep_empty}
 
 
 @handlers(CorrectFax)
 def correct_fax(store: Store, c: CorrectFax) -> str:
-    """The reference the fax is on once the command is done."""
-    corrections = _checked_fields(dict(c.corrections))
+    """The reference the fax is on once the command is done.  A field left out of
+    the corrections stays as it is; one given as "" is cleared (a misread value
+    removed), in the same `FaxCorrected` event as the others."""
+    corrections = _checked_fields(dict(c.corrections), keep_empty=True)
 
     def attempt() -> str:
         request = load_request(store, c.reference)
@@ -158,7 +164,7 @@ def correct_fax(store: Store, c: CorrectFax) -> str:
         fax = request.fax(c.external_id)
         if fax["verified"] and c.confirm:
             raise InvalidTransition(f"this fax on {c.reference} is already verified")
-        changed = {k: v for k, v in corrections.items() if fax["fields"].get(k) != v}
+        changed = {k: v for k, v in corrections.items() if fax["fields"].get(k, "") != v}
         if changed:
             request.correct_fax(external_id=c.external_id, corrections=changed, actor=c.actor)
         pending = Pending([request])

@@ -198,3 +198,47 @@ def test_what_ocr_read_is_shown_as_text_never_run(desk: FaxDesk) -> None:
         html = agent.get(path).text
         assert SCRIPT not in html, path
         assert "&lt;script&gt;" in html, path
+
+
+def test_a_wrongly_read_field_can_be_cleared_and_the_text_and_image_stay(
+    desk: FaxDesk
+) -> None:
+    agent = desk.browser(AGENT)
+    html = agent.get("/console/faxes?lang=en").text
+    assert "Empty a field to remove a wrongly read value." in html
+    before = desk.app.service_request(desk.waiting).faxes[desk.external_id]["fields"]
+    assert before["reference"] == "SR-0OO123" and before["phone"] == "010-6588-1234"
+    # The misread reference emptied, the phone kept: saved without confirming.
+    saved = agent.post(f"/console/faxes/{desk.waiting}/verify", follow_redirects=False,
+                       data=verify_form(desk, html, confirm=False, reference="",
+                                        customer_code="HUAXIN", phone="010-6588-1234"))
+    assert saved.status_code == 303
+    request = desk.app.service_request(desk.waiting)
+    fields = request.faxes[desk.external_id]["fields"]
+    assert "reference" not in fields and fields["customer_code"] == "HUAXIN"
+    assert fields["phone"] == "010-6588-1234"
+    [correction] = [e for e in desk.app.store.events(request.id)
+                    if type(e).__name__ == "FaxCorrected"]
+    assert correction.corrections == {"reference": "", "customer_code": "HUAXIN"}
+    desk.project()
+    again = agent.get("/console/faxes?lang=en").text
+    form = again[again.index('data-action="verify-fax"'):]
+    form = form[:form.index("</form>")]
+    assert re.search(r'name="reference" value=""', form) and 'value="SR-0OO123"' not in form
+    history = agent.get(f"/console/requests/{desk.waiting}?lang=en").text
+    entry = history[history.index('data-kind="fax_correction"'):]
+    entry = entry[:entry.index("</li>")]
+    assert "<em>cleared</em>" in entry and "HUAXIN" in entry
+    # The OCR text and the page image are as they arrived.
+    fax = next(e for e in desk.app.store.events(request.id) if type(e).__name__ == "FaxReceived")
+    assert "SR-0OO123" in fax.ocr_text and fax.extracted["reference"] == "SR-0OO123"
+    images = re.findall(rf'<img src="(/console/requests/{desk.waiting}/attachments/\d+)"', again)
+    assert agent.get(images[0]).content == desk.png
+
+    # Confirmed without a reference: filed on a new request of the customer, not the
+    # request the misread reference might have named.
+    agent.post(f"/console/faxes/{desk.waiting}/verify", follow_redirects=False,
+               data=verify_form(desk, again, reference="", customer_code="HUAXIN"))
+    source = desk.app.service_request(desk.waiting)
+    assert source.faxes[desk.external_id]["verified"] and source.status == "closed"
+    assert desk.external_id not in desk.app.service_request(desk.target).faxes
