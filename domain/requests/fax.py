@@ -24,9 +24,10 @@ from domain import ids
 from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest
 from domain.commands import Handlers
-from domain.errors import ConcurrentChange, InvalidTransition, NotFound, invalid
+from domain.customers.handlers import checked_identity, customer_by_identity
+from domain.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound, invalid
 from domain.requests.commands import CorrectFax, FaxPage, InboundMessage, Recorded, RecordFax
-from domain.requests.interactions import record_interaction
+from domain.requests.interactions import provisional_customer, record_interaction
 from domain.requests.lookup import find_request, load_request
 from domain.requests.opening import first_line, new_request
 from domain.store import Pending, Store
@@ -127,6 +128,27 @@ def _unknown_sender(store: Store, actor: str) -> str:
     return UNKNOWN_SENDER
 
 
+def _by_number(store: Store, pending: Pending, holder: Customer, number: str, actor: str
+               ) -> Customer | None:
+    """Where a fax held by a provisional customer (P-FAX-UNKNOWN, or the one of a
+    misread number) belongs once an agent gives its sender's number and no
+    customer: whoever has that number, else a new provisional customer of its
+    own, which claims the number, so the next fax from it finds them.  None:
+    it stays where it is (a real customer's, or the number is the holder's)."""
+    if not holder.provisional or not _usable_number(number):
+        return None
+    try:
+        kind, value = checked_identity("fax", number)
+    except InvalidInput:
+        return None
+    if holder.has_identity(kind, value):
+        return None
+    found = customer_by_identity(store, kind, value)
+    if found is not None:
+        return _customer(store, found.code)
+    return provisional_customer(store, pending, kind, value, "", actor)
+
+
 def _customer(store: Store, code: str) -> Customer | None:
     customer = store.get(Customer, ids.customer_id(code))
     if customer is None or customer.erased:
@@ -186,6 +208,9 @@ def _file(store: Store, pending: Pending, request: ServiceRequest, external_id: 
     customer = _customer(store, code)
     if customer is None:
         raise invalid("customer_code", f"no customer {code!r}")
+    if not fields.get("customer_code") and not fields.get("reference"):
+        customer = _by_number(store, pending, customer, fields.get("sender_number", ""),
+                              actor) or customer
     target: ServiceRequest | None = None
     wanted = fields.get("reference")
     if wanted and wanted != request.reference:
