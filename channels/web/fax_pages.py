@@ -201,3 +201,4 @@ async def verify(request: Request, user: SessionUser) -> Response:
     await web.settle()
     flash(request, N_("Fax verified and filed.") if confirm else N_("Corrections saved."))
     return see_other("/console/faxes")
+
