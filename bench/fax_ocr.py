@@ -10,8 +10,8 @@ The goal (issue 14) is at least 0.9x the bare rate.  On a machine other work
 shares, the two are timed in turns, `--rounds` times each on fresh faxes, and
 the best round of each is compared (the round least disturbed by the others);
 the CPU seconds a page (this process's threads and any child processes; the
-tesseract processes) are
-printed too, as they depend less on what else the machine runs.
+tesseract processes) are printed too, as they depend less on what else the
+machine runs.
 """
 
 from __future__ import annotations
