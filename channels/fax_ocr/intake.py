@@ -19,6 +19,8 @@ from datetime import datetime
 from channels.fax_ocr.extract import extract_fields
 from channels.fax_ocr.ocr import Recogniser
 from channels.fax_ocr.pages import UnreadableFax, kind_of, load_pages
+from domain import ids
+from domain.aggregates.receipt import InboundReceipt
 from domain.aggregates.service_request import Attachment
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore
@@ -37,7 +39,7 @@ PAGE_BREAK = "\n\n"
 class FaxOutcome:
     recorded: Recorded
     fields: dict[str, str]
-    confidence: float
+    confidence: float | None  # None: recorded before, not read again
     pages: int
 
 
@@ -69,6 +71,9 @@ class FaxIntake:
             recorded = self._record_unreadable(data, filename, sender_number, external_id,
                                                received_at) if data else None
             raise FaxUnreadable(str(error), recorded) from None
+        seen = self._seen(external_id, len(pages))
+        if seen is not None:
+            return seen
         image = self.blobs.put(data, filename, CONTENT_TYPES[kind])
         texts = self.recogniser.pages(pages)
         previews = tuple(self.blobs.put(t.preview, f"page-{n}.png", "image/png")
@@ -85,6 +90,17 @@ class FaxIntake:
             previews=previews, low_confidence=confidence < LOW_CONFIDENCE or not text.strip(),
         )
         return FaxOutcome(self.app.handle(RecordFax(fax)), fields, confidence, len(pages))
+
+    def _seen(self, external_id: str, pages: int) -> FaxOutcome | None:
+        """A file recorded before (sent again, or picked up again after a crash) is
+        not read again: its record, with the fields as they now stand.  A race with
+        another worker is still settled by the domain, which records it once."""
+        receipt = self.app.store.find(InboundReceipt, *ids.receipt_ids("fax", external_id))
+        if receipt is None:
+            return None
+        fax = self.app.service_request(receipt.reference).faxes.get(external_id) or {}
+        return FaxOutcome(Recorded(receipt.reference, receipt.customer_code, duplicate=True),
+                          dict(fax.get("fields") or {}), None, pages)
 
     def _record_unreadable(self, data: bytes, filename: str, sender_number: str,
                            external_id: str, received_at: datetime | None) -> Recorded:
