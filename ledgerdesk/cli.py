@@ -28,7 +28,7 @@ from domain.errors import DomainError, InvalidInput
 from domain.sealing import KeyMissing, KeyStoreError
 from domain.users.commands import AddUser, DeactivateUser, IssueToken, RevokeToken
 from domain.users.handlers import all_users, token_id_of
-from ledgerdesk import demo, erp_import
+from ledgerdesk import demo, demo_fax, erp_import
 from ledgerdesk.bootstrap import CHANNEL_TYPES, Services, bootstrap
 from ledgerdesk.config import ConfigError, load_settings
 from ledgerdesk.persistence import check_reachable
@@ -307,6 +307,7 @@ def demo_command(args: argparse.Namespace) -> int:
     with _services() as services:
         if demo.is_empty(services.app):
             tokens = demo.load(services.app)
+            demo_fax.load(services.app, services.blobs)  # one fax to verify
             print("Demo data loaded. Logins (password: " + demo.DEMO_PASSWORD + "):")
             for email, token in tokens.items():
                 print(f"  {email:32} API token: {token}")

@@ -54,10 +54,12 @@ MALFORMED_SUBJECT = "[unreadable message]"
 # The raw message is the record of what arrived, so it is kept even when an attachment in it
 # is over the attachment limit; only something absurd is refused.
 RAW_MESSAGE_LIMIT = 64 * 1024 * 1024
-# Mail from a fax-to-mail gateway: sender address -> how to record an attachment as
-# a fax (channels.fax_ocr.channel.FaxChannel.mail_hook), or None for other senders.
-FaxMailHook = Callable[[str], Callable[[bytes, str], Recorded | None] | None]
-FAX_SUFFIXES = (".tif", ".tiff", ".pdf", ".png", ".jpg", ".jpeg")
+# Mail from a fax-to-mail gateway: sender address -> how to record the message as a fax
+# (channels.fax_ocr.channel.FaxChannel.mail_hook: given the attachments as (bytes, filename),
+# the subject, the kept raw mail and the dedupe key), or None for other senders.
+FaxMailHook = Callable[
+    [str],
+    Callable[[list[tuple[bytes, str]], str, dict[str, Any] | None, str], Recorded] | None]
 
 
 @dataclass(frozen=True)
@@ -99,11 +101,10 @@ class MessageRecorder:
             if outcome is not None:
                 return outcome
         hook = self.fax_mail(parsed.sender_address) if self.fax_mail else None
-        if hook is not None:
-            faxes = [hook(a.data, a.filename) for a in parsed.attachments
-                     if a.filename.lower().endswith(FAX_SUFFIXES)]
-            if first := next((f for f in faxes if f is not None), None):
-                return MessageOutcome(first, malformed=False)  # the raw mail stays in blobs
+        if hook is not None:  # a gateway's mail is a fax, even one with none readable in it
+            recorded = hook([(a.data, a.filename) for a in parsed.attachments], parsed.subject,
+                            details.get("raw"), parsed.dedupe_key)
+            return MessageOutcome(recorded, malformed=False)  # the raw mail stays in blobs
         recorded = self.app.handle(RecordInbound(self._inbound(parsed, details)))
         return MessageOutcome(recorded, malformed=False)
 

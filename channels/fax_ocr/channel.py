@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from starlette.routing import BaseRoute
 
@@ -24,14 +25,15 @@ from channels.base import Channel, ChannelCommand, Loop
 from channels.fax_ocr.folder import FaxFolder
 from channels.fax_ocr.gateway import gateway_routes
 from channels.fax_ocr.intake import FaxIntake, FaxUnreadable
+from channels.fax_ocr.mail import record_fax_mail
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore
 from domain.errors import DomainError
 from domain.requests.commands import Recorded
 
-# (attachment bytes, filename) -> what was recorded; None for an attachment that is no fax
-MailHook = Callable[[bytes, str], Recorded | None]
-
+# (attachments as (bytes, filename), subject, the kept raw mail, its dedupe key) -> what
+# was recorded: a gateway's mail is always recorded as a fax (channels.fax_ocr.mail).
+MailHook = Callable[[Sequence[tuple[bytes, str]], str, dict[str, Any] | None, str], Recorded]
 
 class FaxChannel(Channel):
     name = "fax"
@@ -53,15 +55,13 @@ class FaxChannel(Channel):
         return gateway_routes(self.app, self.intake, self.max_bytes)
 
     def mail_hook(self, sender: str) -> MailHook | None:
-        """For mail from a fax gateway's address, how its attachments are recorded."""
+        """For mail from a fax gateway's address, how it is recorded (as a fax)."""
         if sender.strip().lower() not in self.gateway_senders:
             return None
 
-        def record(data: bytes, filename: str) -> Recorded | None:
-            try:
-                return self.intake.record(data, filename).recorded
-            except FaxUnreadable as error:
-                return error.recorded
+        def record(attachments: Sequence[tuple[bytes, str]], subject: str,
+                   raw: dict[str, Any] | None, dedupe_key: str) -> Recorded:
+            return record_fax_mail(self.intake, attachments, subject, raw, dedupe_key)
 
         return record
 

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from channels.web.attachments import number_attachments
+from channels.web.call_back import call_back
 from channels.web.complaint_pages import unread_badge, workflow_context
 from channels.web.labels import N_
 from channels.web.pages import page, render, web_of
@@ -120,6 +121,7 @@ async def request_context(request: Request, user: SessionUser, reference: str
     return {**workflows,
             "sr": found, "customer": customer, "reply_channel": reply_channel, "staff": staff,
             "can_urge": user.principal.may("urge"),
+            "call_back": call_back(found, customer, web.app.store.reply_channels),
             "statuses": STATUSES, "priorities": PRIORITIES, "reply_channels": CHANNELS,
             "kb_query": kb_query, "articles": articles}
 

@@ -3,8 +3,10 @@ confidence, its page images beside the text read from them, and a form to
 correct the fields read (reference, customer code, callback phone, serial,
 sender's number) and confirm.
 
-The form builds the same `CorrectFax` command any other caller would; the
-domain decides where a confirmed fax goes (domain.requests.fax).  The page is
+The form builds the same `CorrectFax` command any other caller would, with
+every field as it stands in the form, so a field the agent emptied is cleared
+(a misread reference removed); the domain decides where a confirmed fax goes
+(domain.requests.fax).  The page is
 built from the read models only: the inbox says which requests hold an
 unverified fax (`fax_unverified`), and their timelines hold the fax entries,
 the corrections made since and the confirmations, so a fax's fields as shown
@@ -199,3 +201,4 @@ async def verify(request: Request, user: SessionUser) -> Response:
     await web.settle()
     flash(request, N_("Fax verified and filed.") if confirm else N_("Corrections saved."))
     return see_other("/console/faxes")
+

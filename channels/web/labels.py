@@ -50,6 +50,8 @@ LABELS = (
     N_("fax_reason:low_confidence"),
     N_("fax_reason:no_customer"),
     N_("fax_reason:reference_not_matched"),
+    N_("fax_reason:unreadable"),
+    N_("fax_reason:no_fax_attached"),
     N_("kind:reply"),
     N_("kind:delivery"),
     N_("kind:delivery_failed"),

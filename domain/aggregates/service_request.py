@@ -275,8 +275,14 @@ class ServiceRequest(Aggregate):
 
     @event("FaxCorrected")
     def correct_fax(self, external_id: str, corrections: dict[str, str], actor: str) -> None:
-        """An agent's reading of the fields; the OCR text and the image stay as they were."""
-        self.faxes[external_id]["fields"].update(corrections)
+        """An agent's reading of the fields ("" clears one); the OCR text and the image
+        stay as they were."""
+        fields = self.faxes[external_id]["fields"]
+        for name, value in corrections.items():
+            if value:
+                fields[name] = value
+            else:
+                fields.pop(name, None)
 
     @event("FaxVerified")
     def verify_fax(self, external_id: str, moved_to: str | None, actor: str) -> None:

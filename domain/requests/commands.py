@@ -54,6 +54,8 @@ class FaxPage:
     page_confidences: tuple[float, ...] = ()
     previews: tuple[Attachment, ...] = ()  # a PNG per page, for the console
     low_confidence: bool = False  # the channel trusts none of what it read
+    # Why nothing could be read (domain.requests.fax: UNREADABLE, NO_FAX_ATTACHED), if so.
+    problem: str = ""
 
 
 @dataclass(frozen=True)

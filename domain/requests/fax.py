@@ -6,7 +6,8 @@ names, opens a new request only for a customer code that exists, and otherwise
 (or when the channel says it trusts nothing it read) is recorded as any
 stranger's message would be, on a request flagged for verification.  The
 verification queue is where an agent sees the image beside the text, corrects
-the fields (a `FaxCorrected` event; the OCR text and image are never touched)
+the fields (a `FaxCorrected` event, where "" clears a misread field; the OCR
+text and image are never touched)
 and confirms (`FaxVerified`).  Confirming with a reference or customer other
 than the request's files the fax there, as a new `FaxReceived` under that
 customer's key, and closes the request the fax opened: each customer's copy is
@@ -23,9 +24,10 @@ from domain import ids
 from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest
 from domain.commands import Handlers
-from domain.errors import ConcurrentChange, InvalidTransition, NotFound, invalid
+from domain.customers.handlers import checked_identity, customer_by_identity
+from domain.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound, invalid
 from domain.requests.commands import CorrectFax, FaxPage, InboundMessage, Recorded, RecordFax
-from domain.requests.interactions import record_interaction
+from domain.requests.interactions import provisional_customer, record_interaction
 from domain.requests.lookup import find_request, load_request
 from domain.requests.opening import first_line, new_request
 from domain.store import Pending, Store
@@ -40,6 +42,11 @@ FIELD_LIMIT = 100
 LOW_CONFIDENCE = "low_confidence"
 NO_CUSTOMER = "no_customer"
 REFERENCE_NOT_MATCHED = "reference_not_matched"
+# Nothing to read: the file is damaged, encrypted or no image; or a fax
+# gateway's mail came with no fax attached (the mail itself is kept instead).
+UNREADABLE = "unreadable"
+NO_FAX_ATTACHED = "no_fax_attached"
+PROBLEMS = (UNREADABLE, NO_FAX_ATTACHED)
 # Where a fax with no number and no customer waits for an agent: a provisional
 # customer of its own, since recording needs one and no identity can be claimed.
 UNKNOWN_SENDER = "P-FAX-UNKNOWN"
@@ -90,7 +97,10 @@ def _match(
     store: Store, fax: FaxPage, extracted: dict[str, str]
 ) -> tuple[str | None, str | None, list[str]]:
     """(the request to join, the customer to open one for, why an agent should look)."""
-    reasons = [LOW_CONFIDENCE] if fax.low_confidence else []
+    if fax.problem and fax.problem not in PROBLEMS:
+        raise invalid("problem", f"problem must be one of {', '.join(PROBLEMS)}")
+    reasons = [fax.problem] if fax.problem else []
+    reasons += [LOW_CONFIDENCE] if fax.low_confidence and not fax.problem else []
     code = extracted.get("customer_code", "")
     customer = _customer(store, code) if code and not fax.low_confidence else None
     if customer is None:
@@ -118,6 +128,27 @@ def _unknown_sender(store: Store, actor: str) -> str:
     return UNKNOWN_SENDER
 
 
+def _by_number(store: Store, pending: Pending, holder: Customer, number: str, actor: str
+               ) -> Customer | None:
+    """Where a fax held by a provisional customer (P-FAX-UNKNOWN, or the one of a
+    misread number) belongs once an agent gives its sender's number and no
+    customer: whoever has that number, else a new provisional customer of its
+    own, which claims the number, so the next fax from it finds them.  None:
+    it stays where it is (a real customer's, or the number is the holder's)."""
+    if not holder.provisional or not _usable_number(number):
+        return None
+    try:
+        kind, value = checked_identity("fax", number)
+    except InvalidInput:
+        return None
+    if holder.has_identity(kind, value):
+        return None
+    found = customer_by_identity(store, kind, value)
+    if found is not None:
+        return _customer(store, found.code)
+    return provisional_customer(store, pending, kind, value, "", actor)
+
+
 def _customer(store: Store, code: str) -> Customer | None:
     customer = store.get(Customer, ids.customer_id(code))
     if customer is None or customer.erased:
@@ -127,20 +158,25 @@ def _customer(store: Store, code: str) -> Customer | None:
     return customer
 
 
-def _checked_fields(fields: dict[str, str]) -> dict[str, str]:
+def _checked_fields(fields: dict[str, str], keep_empty: bool = False) -> dict[str, str]:
+    """Known fields of bounded text, stripped; an empty one is left out, or with
+    `keep_empty` kept as "" (a correction that clears the field)."""
     unknown = sorted(set(fields) - set(FAX_FIELDS))
     if unknown:
         raise invalid(unknown[0], f"a fax has no field {unknown[0]}")
     for name, value in fields.items():
         if not isinstance(value, str) or len(value) > FIELD_LIMIT:
             raise invalid(name, f"{name} must be text of at most {FIELD_LIMIT} characters")
-    return {name: value.strip() for name, value in fields.items() if value.strip()}
+    return {name: value.strip() for name, value in fields.items()
+            if value.strip() or keep_empty}
 
 
 @handlers(CorrectFax)
 def correct_fax(store: Store, c: CorrectFax) -> str:
-    """The reference the fax is on once the command is done."""
-    corrections = _checked_fields(dict(c.corrections))
+    """The reference the fax is on once the command is done.  A field left out of
+    the corrections stays as it is; one given as "" is cleared (a misread value
+    removed), in the same `FaxCorrected` event as the others."""
+    corrections = _checked_fields(dict(c.corrections), keep_empty=True)
 
     def attempt() -> str:
         request = load_request(store, c.reference)
@@ -150,7 +186,7 @@ def correct_fax(store: Store, c: CorrectFax) -> str:
         fax = request.fax(c.external_id)
         if fax["verified"] and c.confirm:
             raise InvalidTransition(f"this fax on {c.reference} is already verified")
-        changed = {k: v for k, v in corrections.items() if fax["fields"].get(k) != v}
+        changed = {k: v for k, v in corrections.items() if fax["fields"].get(k, "") != v}
         if changed:
             request.correct_fax(external_id=c.external_id, corrections=changed, actor=c.actor)
         pending = Pending([request])
@@ -172,6 +208,9 @@ def _file(store: Store, pending: Pending, request: ServiceRequest, external_id: 
     customer = _customer(store, code)
     if customer is None:
         raise invalid("customer_code", f"no customer {code!r}")
+    if not fields.get("customer_code") and not fields.get("reference"):
+        customer = _by_number(store, pending, customer, fields.get("sender_number", ""),
+                              actor) or customer
     target: ServiceRequest | None = None
     wanted = fields.get("reference")
     if wanted and wanted != request.reference:

@@ -214,7 +214,8 @@ def _sender(
         kind, value = checked_identity(kind, message.sender)
         found = customer_by_identity(store, kind, value)
         if found is None:
-            return _provisional_customer(store, pending, kind, value, message, actor), True
+            return provisional_customer(store, pending, kind, value, message.sender_name,
+                                        actor), True
         customer = found
     if customer.merged_into:
         customer = load_customer(store, customer.merged_into)
@@ -266,9 +267,11 @@ def _original_sender(store: Store, request: ServiceRequest, kind: str) -> str | 
     return None
 
 
-def _provisional_customer(
-    store: Store, pending: Pending, kind: str, value: str, message: InboundMessage, actor: str
+def provisional_customer(
+    store: Store, pending: Pending, kind: str, value: str, name: str, actor: str
 ) -> Customer:
+    """A new provisional customer for a stranger known by one identity (also used
+    when an agent files a fax under the number it came from, domain.requests.fax)."""
     # The code is derived from the identity, so two workers meeting the same
     # stranger at once create one customer: the second save conflicts and retries.
     code = "P-" + ids.identity_id(kind, value).hex[:10].upper()
@@ -279,7 +282,7 @@ def _provisional_customer(
         attempt += 1
         code = f"P-{ids.identity_id(kind, value).hex[:10].upper()}-{attempt}"
     customer = Customer(
-        code=code, name=message.sender_name or value,
+        code=code, name=name or value,
         kind="person", classification="provisional", actor=actor, provisional=True,
     )
     pending.add(customer)

@@ -116,7 +116,7 @@ def intake(app: Ledgerdesk, tmp_path: Path) -> FaxIntake:
 
 
 def test_a_reference_of_the_customer_joins_and_a_customer_alone_opens(
-    app: Ledgerdesk, intake: FaxIntake
+    app: Ledgerdesk, intake: FaxIntake, tmp_path: Path
 ) -> None:
     reference = app.handle(OpenRequest("HUAXIN", "repair", "Jam", actor="t"))
     joined = intake.record(one_page(FormFields(reference=reference)), "a.tif")
@@ -129,8 +129,12 @@ def test_a_reference_of_the_customer_joins_and_a_customer_alone_opens(
     assert opened.recorded.new_request and opened.recorded.customer_code == "HUAXIN"
     assert not app.service_request(opened.recorded.reference).unverified_faxes
 
+    stored = sorted((tmp_path / "blobs").rglob("*"))
     again = intake.record(one_page(FormFields(reference="", phone="021-5555-0101")), "b2.tif")
     assert again.recorded.duplicate and again.recorded.reference == opened.recorded.reference
+    # Known by its hash before OCR: not read nor stored again; its fields as recorded.
+    assert again.confidence is None and again.fields["phone"] == "021-5555-0101"
+    assert sorted((tmp_path / "blobs").rglob("*")) == stored
 
 
 def test_bad_files_with_bytes_are_kept_for_an_agent(app: Ledgerdesk, intake: FaxIntake) -> None:

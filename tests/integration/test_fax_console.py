@@ -24,7 +24,7 @@ from starlette.testclient import TestClient
 
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore
-from domain.customers.commands import RegisterCustomer
+from domain.customers.commands import LinkIdentity, RegisterCustomer
 from domain.requests.commands import FaxPage, OpenRequest, RecordFax
 from domain.users.commands import AddUser
 from ledgerdesk.asgi import create_app
@@ -198,3 +198,77 @@ def test_what_ocr_read_is_shown_as_text_never_run(desk: FaxDesk) -> None:
         html = agent.get(path).text
         assert SCRIPT not in html, path
         assert "&lt;script&gt;" in html, path
+
+
+def test_a_wrongly_read_field_can_be_cleared_and_the_text_and_image_stay(
+    desk: FaxDesk
+) -> None:
+    agent = desk.browser(AGENT)
+    html = agent.get("/console/faxes?lang=en").text
+    assert "Empty a field to remove a wrongly read value." in html
+    before = desk.app.service_request(desk.waiting).faxes[desk.external_id]["fields"]
+    assert before["reference"] == "SR-0OO123" and before["phone"] == "010-6588-1234"
+    # The misread reference emptied, the phone kept: saved without confirming.
+    saved = agent.post(f"/console/faxes/{desk.waiting}/verify", follow_redirects=False,
+                       data=verify_form(desk, html, confirm=False, reference="",
+                                        customer_code="HUAXIN", phone="010-6588-1234"))
+    assert saved.status_code == 303
+    request = desk.app.service_request(desk.waiting)
+    fields = request.faxes[desk.external_id]["fields"]
+    assert "reference" not in fields and fields["customer_code"] == "HUAXIN"
+    assert fields["phone"] == "010-6588-1234"
+    [correction] = [e for e in desk.app.store.events(request.id)
+                    if type(e).__name__ == "FaxCorrected"]
+    assert correction.corrections == {"reference": "", "customer_code": "HUAXIN"}
+    desk.project()
+    again = agent.get("/console/faxes?lang=en").text
+    form = again[again.index('data-action="verify-fax"'):]
+    form = form[:form.index("</form>")]
+    assert re.search(r'name="reference" value=""', form) and 'value="SR-0OO123"' not in form
+    history = agent.get(f"/console/requests/{desk.waiting}?lang=en").text
+    entry = history[history.index('data-kind="fax_correction"'):]
+    entry = entry[:entry.index("</li>")]
+    assert "<em>cleared</em>" in entry and "HUAXIN" in entry
+    # The OCR text and the page image are as they arrived.
+    fax = next(e for e in desk.app.store.events(request.id) if type(e).__name__ == "FaxReceived")
+    assert "SR-0OO123" in fax.ocr_text and fax.extracted["reference"] == "SR-0OO123"
+    images = re.findall(rf'<img src="(/console/requests/{desk.waiting}/attachments/\d+)"', again)
+    assert agent.get(images[0]).content == desk.png
+
+    # Confirmed without a reference: filed on a new request of the customer, not the
+    # request the misread reference might have named.
+    agent.post(f"/console/faxes/{desk.waiting}/verify", follow_redirects=False,
+               data=verify_form(desk, again, reference="", customer_code="HUAXIN"))
+    source = desk.app.service_request(desk.waiting)
+    assert source.faxes[desk.external_id]["verified"] and source.status == "closed"
+    assert desk.external_id not in desk.app.service_request(desk.target).faxes
+
+
+def test_a_fax_customer_without_an_email_address_is_flagged_call_back(desk: FaxDesk) -> None:
+    agent = desk.browser(AGENT)
+    page = agent.get(f"/console/requests/{desk.waiting}?lang=en").text
+    flag = re.search(r'<p class="call-back" role="status" data-call-back="([^"]+)">', page)
+    assert flag and flag.group(1) == "010-6588-1234", "the callback phone read from the fax"
+    assert 'href="tel:010-6588-1234"' in page and "call them back" in page
+    # ... and the domain refuses the reply, as the flag says.
+    token = csrf_of(page)
+    refused = agent.post(f"/console/requests/{desk.waiting}/reply",
+                         data={"csrf_token": token, "body": "我们会尽快处理。", "channel": ""})
+    assert refused.status_code == 422 and "call the customer instead" in refused.text
+
+    # The callback phone cleared by an agent: the sender's number is the one to ring.
+    html = agent.get("/console/faxes?lang=en").text
+    agent.post(f"/console/faxes/{desk.waiting}/verify",
+               data=verify_form(desk, html, confirm=False, customer_code="HUAX1N"))
+    desk.project()
+    page = agent.get(f"/console/requests/{desk.waiting}?lang=en").text
+    assert f'data-call-back="{SENDER}"' in page
+
+    # A customer with an email address gets replies by email: no flag.
+    customer = desk.app.service_request(desk.waiting).customer_code
+    desk.app.handle(LinkIdentity(customer, "email", "fax.sender@huaxin.cn", actor="setup"))
+    desk.project()
+    page = agent.get(f"/console/requests/{desk.waiting}?lang=en").text
+    assert 'class="call-back"' not in page
+    # A request that did not come by fax is not flagged either.
+    assert 'class="call-back"' not in agent.get(f"/console/requests/{desk.target}").text
