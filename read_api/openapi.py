@@ -574,3 +574,13 @@ OPENAPI: dict[str, Any] = {
         "/openapi.json": {"get": _op("This document", ANY_OBJECT, errors=("405",), public=True)},
     },
 }
+
+
+def _merge_areas() -> None:
+    """Paths kept in modules of their own (they reuse the helpers above)."""
+    from read_api.openapi_field import FIELD_PATHS
+
+    OPENAPI["paths"].update(FIELD_PATHS)
+
+
+_merge_areas()

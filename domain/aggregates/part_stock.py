@@ -32,8 +32,9 @@ from domain.errors import InvalidTransition, invalid
 from domain.ids import NAMESPACE
 from domain.personal import PersonalData, fields
 
-SKU_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
-WAREHOUSE_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+# A SKU is also a path segment (/parts/{sku}): no '/'.
+SKU_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+WAREHOUSE_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 CONDITIONS = ("unused", "faulty")
 
 
@@ -49,15 +50,15 @@ def normalise_sku(sku: str) -> str:
 
 def checked_sku(sku: str) -> str:
     sku = normalise_sku(sku)
-    if not SKU_SHAPE.match(sku):
-        raise invalid("sku", "a part number (SKU) is 1 to 64 letters, digits, '.', '_', '/' "
-                             "or '-'")
+    if not SKU_SHAPE.fullmatch(sku):
+        raise invalid("sku", "a part number (SKU) is 1 to 64 letters, digits, '.', '_' or "
+                             "'-', starting with a letter or digit")
     return sku
 
 
 def checked_warehouse(warehouse: str) -> str:
     warehouse = (warehouse or "").strip().upper()
-    if not WAREHOUSE_SHAPE.match(warehouse):
+    if not WAREHOUSE_SHAPE.fullmatch(warehouse):
         raise invalid("warehouse", "a warehouse code is 1 to 32 letters, digits, '.', '_' "
                                    "or '-'")
     return warehouse

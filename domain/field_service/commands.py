@@ -19,7 +19,7 @@ class RecordIntake:
     # paid service (有偿服务): the policy told to the customer, the price quoted,
     # whether they accepted it and who did
     price_policy: str | None = None
-    price: str | None = None
+    price: str | float | None = None
     price_accepted: bool | None = None
     accepted_by: str = ""
 

@@ -8,8 +8,9 @@ member of the dispatched team) accepts, declines, visits and reports.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from eventsourcing.domain import Aggregate
@@ -49,6 +50,22 @@ COORDINATOR_ROLES = ("agent", "manager", "admin")
 MAX_MINUTES = 24 * 60 * 7
 MAX_DISTANCE_KM = 10_000.0
 MAX_TEXT = 4000
+MAX_LEVEL = 40
+MAX_NAME = 200
+MAX_TRACKING = 100
+# A price as a decimal string: what the API's schema says too.
+PRICE_TEXT = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?")
+MAX_PRICE = Decimal("10000000")
+
+
+def checked_text(field: str, value: str, required: bool = True) -> str:
+    """Stripped; the limit applies to what was sent (as the API's schema says)."""
+    if len(value) > MAX_TEXT:
+        raise invalid(field, f"{field} is at most {MAX_TEXT} characters")
+    stripped = value.strip()
+    if required and not stripped:
+        raise invalid(field, f"{field.replace('_', ' ')} must not be empty")
+    return stripped
 
 
 def find_job(store: Store, reference: str) -> FieldJob | None:
@@ -116,14 +133,12 @@ def record_intake(store: Store, c: RecordIntake) -> str:
     require_coordinator(store, c.actor, "record an intake")
     require_one_of(c.warranty, WARRANTY, "warranty")
     require_one_of(c.mode, MODES, "mode")
-    symptom = c.symptom.strip()
-    if not symptom:
-        raise invalid("symptom", "describe the fault symptom")
-    if len(symptom) > MAX_TEXT:
-        raise invalid("symptom", f"the symptom is at most {MAX_TEXT} characters")
+    symptom = checked_text("symptom", c.symptom)
     level = (c.level or "").strip() or None
-    if level is not None and len(level) > 40:
-        raise invalid("level", "a service level is at most 40 characters")
+    if len(c.level or "") > MAX_LEVEL:
+        raise invalid("level", f"a service level is at most {MAX_LEVEL} characters")
+    if len(c.accepted_by) > MAX_NAME:
+        raise invalid("accepted_by", f"accepted_by is at most {MAX_NAME} characters")
     price_policy, price, accepted = None, None, None
     if c.mode == "paid":
         price_policy = (c.price_policy or "").strip()
@@ -148,14 +163,17 @@ def record_intake(store: Store, c: RecordIntake) -> str:
     return warranty
 
 
-def checked_price(raw: str | None) -> str | None:
-    if raw in (None, ""):
+def checked_price(raw: str | float | None) -> str | None:
+    """A decimal string like 350.00, or a number (from JSON) from 0 to 10,000,000."""
+    if raw is None:
         return None
+    if isinstance(raw, str) and not PRICE_TEXT.fullmatch(raw):
+        raise invalid("price", "a price is a number like 350.00")
     try:
-        price = Decimal(str(raw).strip())
+        price = Decimal(str(raw))
     except InvalidOperation:
         raise invalid("price", "a price is a number like 350.00") from None
-    if not price.is_finite() or price < 0 or price > Decimal("10000000"):
+    if not price.is_finite() or price < 0 or price > MAX_PRICE:
         raise invalid("price", "a price is a number from 0 to 10,000,000")
     return f"{price.quantize(Decimal('0.01'))}"
 
@@ -173,7 +191,7 @@ def checked_moment(raw: str | None, field: str) -> str | None:
                       ) from None
     if moment.tzinfo is None:
         raise invalid(field, f"{field} needs a time zone (…+08:00 or …Z)")
-    return moment.isoformat()
+    return moment.astimezone(UTC).isoformat()
 
 
 def checked_distance(value: float | None) -> float | None:
@@ -197,7 +215,8 @@ def dispatch_target(store: Store, engineer: str) -> str:
     except NotFound:
         raise NotFound(f"there is no engineer {target!r} (a team is team:CODE)") from None
     if not user.active or "engineer" not in user.roles:
-        raise invalid("engineer", f"{user.email} is not an active engineer")
+        raise InvalidTransition(f"{user.email} is not an active engineer",
+                                fields={"engineer": "not an active engineer"})
     return user.email
 
 
@@ -242,10 +261,11 @@ def book_appointment(store: Store, c: BookAppointment) -> None:
     at = checked_moment(c.appointment_at, "appointment_at")
     if at is None:
         raise invalid("appointment_at", "say when the appointment is")
+    note = checked_text("note", c.note, required=False)
 
     def change(job: FieldJob) -> None:
         _engineer_or_coordinator(store, job, c.actor)
-        job.book_appointment(at, c.note.strip(), c.actor)
+        job.book_appointment(at, note, c.actor)
 
     change_job(store, c.reference, change)
 
@@ -281,8 +301,8 @@ def end_visit(store: Store, c: EndVisit) -> None:
 def receive_unit(store: Store, c: ReceiveUnit) -> None:
     # The workshop's coordinator often logs the parcel before anyone is assigned.
     require_coordinator_or_engineer(store, c.actor)
-    change_job(store, c.reference, lambda j: j.receive_unit(
-        c.tracking_number.strip()[:100], c.carrier.strip()[:60], c.actor))
+    tracking, carrier = checked_parcel(c.tracking_number, c.carrier)
+    change_job(store, c.reference, lambda j: j.receive_unit(tracking, carrier, c.actor))
 
 
 @handlers(RepairUnit)
@@ -293,8 +313,18 @@ def repair_unit(store: Store, c: RepairUnit) -> None:
 @handlers(ReturnUnit)
 def return_unit(store: Store, c: ReturnUnit) -> None:
     require_coordinator_or_engineer(store, c.actor)
-    change_job(store, c.reference, lambda j: j.return_unit(
-        c.tracking_number.strip()[:100], c.carrier.strip()[:60], c.actor))
+    tracking, carrier = checked_parcel(c.tracking_number, c.carrier)
+    change_job(store, c.reference, lambda j: j.return_unit(tracking, carrier, c.actor))
+
+
+def checked_parcel(tracking_number: str, carrier: str) -> tuple[str, str]:
+    """A courier's tracking number and its name, both optional."""
+    if len(tracking_number) > MAX_TRACKING:
+        raise invalid("tracking_number", f"a tracking number is at most {MAX_TRACKING} "
+                                         "characters")
+    if len(carrier) > MAX_TRACKING:
+        raise invalid("carrier", f"a carrier is at most {MAX_TRACKING} characters")
+    return tracking_number.strip(), carrier.strip()
 
 
 def require_coordinator_or_engineer(store: Store, actor: str) -> None:
@@ -305,12 +335,8 @@ def require_coordinator_or_engineer(store: Store, actor: str) -> None:
 
 @handlers(FileServiceReport)
 def file_service_report(store: Store, c: FileServiceReport) -> None:
-    cause, actions, signed_by = c.cause.strip(), c.actions.strip(), c.signed_by.strip()
-    for name, value in (("cause", cause), ("actions", actions), ("signed_by", signed_by)):
-        if not value:
-            raise invalid(name, f"the service report needs {name.replace('_', ' ')}")
-        if len(value) > MAX_TEXT:
-            raise invalid(name, f"{name} is at most {MAX_TEXT} characters")
+    cause, actions = checked_text("cause", c.cause), checked_text("actions", c.actions)
+    signed_by = checked_text("signed_by", c.signed_by)
     if not 0 < c.minutes <= MAX_MINUTES:
         raise invalid("minutes", f"minutes is from 1 to {MAX_MINUTES}")
     distance = checked_distance(c.distance_km)

@@ -13,7 +13,7 @@ from domain.aggregates.part_stock import (
     part_stock_id,
 )
 from domain.commands import Handlers
-from domain.errors import NotFound, invalid
+from domain.errors import InvalidTransition, NotFound, invalid
 from domain.parts.commands import IssueParts, ReceiveParts, ReturnParts
 from domain.requests.lookup import load_request
 from domain.store import Store
@@ -23,6 +23,7 @@ from domain.vocabulary import require_one_of
 handlers = Handlers()
 
 MAX_QTY = 100_000
+MAX_LABEL = 200
 
 
 def find_stock(store: Store, sku: str) -> PartStock | None:
@@ -47,8 +48,9 @@ def engineer_email(store: Store, engineer: str) -> str:
         user = load_user(store, engineer)
     except NotFound:
         raise NotFound(f"there is no engineer {engineer!r}") from None
-    if "engineer" not in user.roles:
-        raise invalid("engineer", f"{user.email} is not an engineer")
+    if "engineer" not in user.roles or not user.active:
+        raise InvalidTransition(f"{user.email} is not an active engineer",
+                                fields={"engineer": "not an active engineer"})
     return user.email
 
 
@@ -81,7 +83,7 @@ def return_parts(store: Store, c: ReturnParts) -> None:
     require_one_of(c.condition, CONDITIONS, "condition")
     engineer = engineer_email(store, c.engineer)
     label = c.fault_label.strip()
-    if len(label) > 200:
+    if len(c.fault_label) > MAX_LABEL:
         raise invalid("fault_label", "a fault label is at most 200 characters")
     reference = (c.reference or "").strip() or None
     if reference is not None:
