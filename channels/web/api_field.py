@@ -85,9 +85,21 @@ def whole_number(body: Body, field: str) -> int:
     value = body.get(field)
     if value is None:
         raise invalid(field, f"{field} is required")
-    if not isinstance(value, int) or isinstance(value, bool):
+    found = integral(value)
+    if found is None:
         raise invalid(field, f"{field} must be a whole number")
-    return value
+    return found
+
+
+def integral(value: Any) -> int | None:
+    """A JSON whole number: 3, or 3.0 (JSON Schema's integer admits both)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
 
 
 def optional_number(body: Body, field: str) -> float | None:
@@ -139,8 +151,8 @@ def parts_used(body: Body) -> tuple[PartUsed, ...]:
         for name in ("sku", "warehouse"):
             if not isinstance(item.get(name), str):
                 raise invalid("parts", f"each part needs {name} (a string)")
-        qty = item.get("qty")
-        if not isinstance(qty, int) or isinstance(qty, bool):
+        qty = integral(item.get("qty"))
+        if qty is None:
             raise invalid("parts", "each part needs qty (a whole number)")
         found.append(PartUsed(item["sku"], item["warehouse"], qty, tuple(serials)))
     return tuple(found)

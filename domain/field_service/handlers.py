@@ -58,6 +58,12 @@ PRICE_TEXT = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?")
 MAX_PRICE = Decimal("10000000")
 
 
+def between(field: str, message: str) -> InvalidTransition:
+    """A rule between fields broken: 422 naming the field (the values are each
+    fine; together they do not make a command)."""
+    return InvalidTransition(message, fields={field: message})
+
+
 def checked_text(field: str, value: str, required: bool = True) -> str:
     """Stripped; the limit applies to what was sent (as the API's schema says)."""
     if len(value) > MAX_TEXT:
@@ -140,15 +146,18 @@ def record_intake(store: Store, c: RecordIntake) -> str:
     if len(c.accepted_by) > MAX_NAME:
         raise invalid("accepted_by", f"accepted_by is at most {MAX_NAME} characters")
     price_policy, price, accepted = None, None, None
+    if len(c.price_policy or "") > MAX_TEXT:
+        raise invalid("price_policy", f"price_policy is at most {MAX_TEXT} characters")
+    price_given = checked_price(c.price)
     if c.mode == "paid":
+        # Rules between fields (no schema states them): 422, with the field named.
         price_policy = (c.price_policy or "").strip()
         if not price_policy:
-            raise invalid("price_policy", "paid service needs the price policy told to the "
+            raise between("price_policy", "paid service needs the price policy told to the "
                                           "customer")
-        price = checked_price(c.price)
         if c.price_accepted is None:
-            raise invalid("price_accepted", "say whether the customer accepted the price")
-        accepted = c.price_accepted
+            raise between("price_accepted", "say whether the customer accepted the price")
+        price, accepted = price_given, c.price_accepted
     request = load_request(store, c.reference)
     if not request.is_open:
         raise InvalidTransition(f"{c.reference} is {request.status}: reopen it first")
@@ -369,9 +378,11 @@ def checked_part(part: PartUsed) -> PartUsed:
     qty = part.qty
     if not isinstance(qty, int) or isinstance(qty, bool) or not 0 < qty <= 1000:
         raise invalid("parts", f"{sku}: qty is a whole number from 1 to 1000")
+    if any(len(s) > 64 for s in part.faulty_serials):
+        raise invalid("parts", f"{sku}: a faulty serial is at most 64 characters")
     serials = tuple(str(s).strip() for s in part.faulty_serials if str(s).strip())
-    if len(serials) > qty or any(len(s) > 64 for s in serials):
-        raise invalid("parts", f"{sku}: at most {qty} faulty serials of up to 64 characters")
+    if len(serials) > qty:
+        raise between("parts", f"{sku}: at most {qty} faulty serials for {qty} parts")
     return PartUsed(sku, warehouse, qty, serials)
 
 

@@ -197,7 +197,10 @@ def test_warranty_unknown_is_checked_against_the_installed_base(desk: Desk) -> N
 def test_paid_service_records_the_price_policy_and_the_acceptance(desk: Desk) -> None:
     ref = desk.open("UPS-0002")
     desk.refused(AGENT, f"/service-requests/{ref}/intake",
-                 {"symptom": "x", "warranty": "out", "mode": "paid"}, 400, "price policy")
+                 {"symptom": "x", "warranty": "out", "mode": "paid"}, 422, "price policy")
+    desk.refused(AGENT, f"/service-requests/{ref}/intake",
+                 {"symptom": "x", "warranty": "out", "mode": "paid", "price_policy": "标准"},
+                 422, "accepted the price")
     desk.refused(AGENT, f"/service-requests/{ref}/intake",
                  {"symptom": "x", "warranty": "out", "mode": "paid", "price_policy": "标准",
                   "price": "1e3", "price_accepted": True}, 400, "350.00")
@@ -287,9 +290,11 @@ def test_steps_out_of_order_are_refused(desk: Desk) -> None:
     desk.refused(ENGINEER, f"{job}/service-report", {**report, "minutes": 0}, 400, "minutes")
     desk.refused(ENGINEER, f"{job}/service-report", {**report, "cause": " "}, 400, "cause")
     desk.refused(ENGINEER, f"{job}/service-report", {**report, "signature": "data:image/png;"
-                                                     "base64,aGVsbG8="}, 400, "PNG")
+                                                     "base64,aGVsbG8="}, 422, "PNG")
     desk.refused(ENGINEER, f"{job}/service-report", {**report, "signature": png(5000, 10)},
-                 400, "pixels")
+                 422, "pixels")
+    desk.refused(ENGINEER, f"{job}/service-report", {**report, "signature": "%%%"}, 422,
+                 "base64")
     desk.refused(ENGINEER2, f"{job}/service-report", report, 403, "not with you")
     desk.ok(ENGINEER, f"{job}/service-report", report, 201)
     desk.refused(ENGINEER, f"{job}/service-report", report, 422, "filed already")
@@ -349,12 +354,12 @@ def test_carry_in_and_mail_in_units(desk: Desk) -> None:
 
 
 def test_two_coordinators_dispatching_at_once_one_wins(desk: Desk) -> None:
+    clients = {AGENT: desk.api(AGENT), AGENT2: desk.api(AGENT2)}
+    targets = {AGENT: ENGINEER, AGENT2: ENGINEER2}
     for _ in range(3):
         ref = desk.open()
         desk.ok(AGENT, f"/service-requests/{ref}/intake",
                 {"symptom": "x", "warranty": "in", "mode": "on_site"}, 201)
-        clients = {AGENT: desk.api(AGENT), AGENT2: desk.api(AGENT2)}
-        targets = {AGENT: ENGINEER, AGENT2: ENGINEER2}
         start = threading.Barrier(2)
         answers: dict[str, Any] = {}
 

@@ -45,7 +45,7 @@ def test_receive_issue_and_return(desk: Desk) -> None:
              "reference": ref})
     desk.refused(AGENT, "/parts/FAN-220V/return",
                  {"warehouse": "BJ", "engineer": ENGINEER, "qty": 1, "condition": "faulty"},
-                 400, "fault label")
+                 422, "fault label")
     desk.ok(AGENT, "/parts/FAN-220V/return",
             {"warehouse": "BJ", "engineer": ENGINEER, "qty": 1, "condition": "faulty",
              "fault_label": "旧件-风扇异响 SR 返修"})
@@ -102,7 +102,7 @@ def test_the_report_consumes_only_what_was_issued_for_the_request(desk: Desk) ->
                  422, "never issued")
     desk.refused(ENGINEER, f"{job}/service-report",
                  {**report, "parts": [{"sku": "FAN-220V", "warehouse": "BJ", "qty": 1,
-                                       "faulty_serials": ["A", "B"]}]}, 400, "faulty serials")
+                                       "faulty_serials": ["A", "B"]}]}, 422, "faulty serials")
     desk.refused(ENGINEER, f"{job}/service-report",
                  {**report, "parts": [{"sku": "FAN-220V", "warehouse": "BJ", "qty": 1,
                                        "colour": "red"}]}, 400, "colour")
