@@ -20,6 +20,7 @@ from channels.web.chat import chat_routes
 from channels.web.console import console_routes
 from channels.web.customer_pages import customer_routes
 from channels.web.fax_pages import fax_routes
+from channels.web.field_pages import field_routes
 from channels.web.live import LiveFeed, live_routes
 from channels.web.login import login_routes
 from channels.web.pages import Web
@@ -53,6 +54,7 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *password_link_routes(),
         *console_routes(),
         *request_form_routes(),
+        *field_routes(),
         *attachment_routes(),
         *customer_routes(),
         *fax_routes(),
