@@ -29,7 +29,7 @@
 
     canvas.addEventListener("pointerdown", function (event) {
       event.preventDefault();
-      canvas.setPointerCapture(event.pointerId);
+      try { canvas.setPointerCapture(event.pointerId); } catch (ignored) { /* synthetic */ }
       drawing = true;
       last = point(event);
       ctx.beginPath();
@@ -41,7 +41,8 @@
     canvas.addEventListener("pointermove", function (event) {
       if (!drawing) { return; }
       event.preventDefault();
-      var events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
+      var events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+      if (!events.length) { events = [event]; }
       for (var i = 0; i < events.length; i++) {
         var next = point(events[i]);
         ctx.beginPath();
