@@ -31,7 +31,9 @@ def draw(page: Page, canvas: str) -> None:
         const at = (f) => ({clientX: box.left + box.width * f, clientY: box.top + box.height * 0.7,
                             pointerId: 7, pointerType: 'touch', bubbles: true});
         c.dispatchEvent(new PointerEvent('pointerdown', at(0.55)));
-        for (let f = 0.56; f < 0.85; f += 0.02) c.dispatchEvent(new PointerEvent('pointermove', at(f)));
+        for (let f = 0.56; f < 0.85; f += 0.02) {
+            c.dispatchEvent(new PointerEvent('pointermove', at(f)));
+        }
         c.dispatchEvent(new PointerEvent('pointerup', at(0.85)));
     }""")
 
