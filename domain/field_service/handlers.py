@@ -119,7 +119,8 @@ def teams_of(store: Store, email: str) -> list[str]:
 def checked_warranty(store: Store, request: ServiceRequest, stated: str,
                      today: date) -> tuple[str, str]:
     """(warranty, basis): as stated, or for `unknown` what the installed base says
-    about the request's product (its warranty end: the coverage date)."""
+    about the request's product: a service agreement running today, else its
+    warranty end (InstalledProduct.coverage)."""
     if stated != "unknown":
         return stated, "stated"
     if not request.product:
@@ -127,11 +128,8 @@ def checked_warranty(store: Store, request: ServiceRequest, stated: str,
     product = store.get(InstalledProduct, ids.product_id(request.product))
     if product is None or product.customer_code != request.customer_code:
         return "unknown", "product not registered"
-    covered = product.in_warranty(today)
-    if covered is None:
-        return "unknown", "no coverage dates"
-    until = product.details.get("warranty_until")
-    return ("in" if covered else "out"), f"warranty_until {until}"
+    covered, basis = product.coverage(today)
+    return ("unknown" if covered is None else "in" if covered else "out"), basis
 
 
 @handlers(RecordIntake)

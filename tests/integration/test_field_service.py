@@ -392,3 +392,32 @@ def test_a_stale_expected_version_is_a_conflict(desk: Desk) -> None:
                  {"engineer": ENGINEER, "expected_version": 7}, 409, "changed since")
     desk.ok(AGENT, f"/service-requests/{ref}/dispatch",
             {"engineer": ENGINEER, "expected_version": 1})
+
+
+def test_a_service_agreement_decides_the_warranty(desk: Desk) -> None:
+    serial = "UPS-0002"  # its warranty ended in 2020
+    desk.ok(AGENT, f"/products/{serial}/agreements",
+            {"code": "SA-2026-01", "starts_on": "2026-01-01", "ends_on": "2099-12-31",
+             "level": "gold"}, 201)
+    desk.refused(AGENT, f"/products/{serial}/agreements",
+                 {"code": "SA-2026-01", "starts_on": "2026-01-01", "ends_on": "2099-12-31"},
+                 422, "already")
+    desk.refused(AGENT, f"/products/{serial}/agreements",
+                 {"code": "SA-X", "starts_on": "2026-02-01", "ends_on": "2026-01-01"},
+                 422, "ends on or after")
+    desk.refused(AGENT, "/products/NOPE-9/agreements",
+                 {"code": "SA-Y", "starts_on": "2026-01-01", "ends_on": "2026-12-31"},
+                 404, "NOPE-9")
+    ref = desk.open(serial)
+    assert desk.ok(AGENT, f"/service-requests/{ref}/intake",
+                   {"symptom": "x", "warranty": "unknown", "mode": "on_site"},
+                   201)["warranty"] == "in"
+    intake = desk.timeline(ref)[1]["data"]
+    assert intake["warranty_basis"] == "agreement SA-2026-01 until 2099-12-31"
+    # An agreement that has not started yet covers nothing today.
+    desk.ok(AGENT, "/products/UPS-0001/agreements",
+            {"code": "SA-LATER", "starts_on": "2098-01-01", "ends_on": "2099-01-01"}, 201)
+    later = desk.open("UPS-0001")
+    assert desk.ok(AGENT, f"/service-requests/{later}/intake",
+                   {"symptom": "x", "warranty": "unknown", "mode": "phone"},
+                   201)["warranty"] == "in"  # its warranty end still covers it
