@@ -27,7 +27,7 @@ from domain.requests.commands import (
     RecordInbound,
 )
 from domain.users.commands import AddUser, IssueToken
-from ledgerdesk import demo_account
+from ledgerdesk import demo_account, demo_field
 
 DEMO_PASSWORD = "ledgerdesk-demo"
 ACTOR = "demo-loader"
@@ -132,4 +132,5 @@ def load(app: Ledgerdesk) -> dict[str, str]:
                         "order number\nA replacement ships after manager approval", "faq",
                         actor=ACTOR, tags=["return", "toner"], language="en"))
     demo_account.load(app)  # HUAXIN's orders, shipments, invoices, payments, returns
+    demo_field.load(app, jam)  # spare parts, a service agreement, the jam's intake
     return tokens
