@@ -52,8 +52,10 @@ PRICE = {"anyOf": [
     _string("^[0-9]{1,8}(\\.[0-9]{1,2})?$", example="350.00"),
     {"type": "null"},
 ]}
-# An engineer's email, or team:CODE.
-ENGINEER = {**LINE, "example": "engineer@ledgerdesk.example"}
+# An engineer's email, or team:CODE.  The example names nobody in the demo, so that
+# the fuzzer's admin never dispatches a demo request to a real engineer and then
+# (rightly) gets 403 on that engineer's own steps.
+ENGINEER = {**LINE, "example": "nobody.engineer@ledgerdesk.example"}
 PART_USED = {
     "type": "object", "required": ["sku", "warehouse", "qty"], "additionalProperties": False,
     "properties": {"sku": SKU, "warehouse": WAREHOUSE,
