@@ -75,6 +75,7 @@ def test_dispatch_visit_report_and_a_drawn_signature(
     intake.locator('select[name="warranty"]').select_option("in")
     intake.locator('select[name="mode"]').select_option("on_site")
     intake.locator('input[name="level"]').fill("金牌")
+    screenshot(coordinator, "field-intake-en")
     post(coordinator, "field-intake")
     expect(coordinator.locator('#timeline [data-kind="intake"]')).to_be_visible()
     dispatch = coordinator.locator('form[data-action="field-dispatch"]')
