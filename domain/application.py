@@ -38,9 +38,11 @@ from domain.commands import Handler, merged
 from domain.complaints import handlers as complaints
 from domain.customers import erasure
 from domain.customers import handlers as customers
+from domain.field_service import handlers as field_service
 from domain.installed_base import handlers as installed_base
 from domain.knowledge import handlers as knowledge
 from domain.notifications import handlers as notifications
+from domain.parts import handlers as parts
 from domain.reminders import handlers as reminders
 from domain.requests import fax as faxes
 from domain.requests import handlers as requests
@@ -80,6 +82,8 @@ HANDLERS: dict[type, Handler] = merged(
     complaints.handlers,
     reminders.handlers,
     notifications.handlers,
+    field_service.handlers,
+    parts.handlers,
 )
 
 STARTUP_ATTEMPTS = 10

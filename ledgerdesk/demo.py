@@ -33,7 +33,7 @@ from domain.requests.commands import (
 )
 from domain.teams.commands import AddTeamMember, CreateTeam
 from domain.users.commands import AddUser, IssueToken
-from ledgerdesk import demo_account, demo_workflows
+from ledgerdesk import demo_account, demo_field, demo_workflows
 
 DEMO_PASSWORD = "ledgerdesk-demo"
 ACTOR = "demo-loader"
@@ -139,6 +139,7 @@ def load(app: Ledgerdesk) -> dict[str, str]:
     _knowledge(app)
     demo_account.load(app)  # HUAXIN's orders, shipments, invoices, payments, returns
     demo_workflows.load(app, jam)  # teams, an urge and a reminder
+    demo_field.load(app, jam)  # spare parts, a service agreement, the jam's intake
     return tokens
 
 

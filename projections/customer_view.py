@@ -25,6 +25,13 @@ VISIBLE_DATA: dict[str, frozenset[str]] = {
     "call": frozenset({"started_at", "ended_at"}),
     "status": frozenset({"to"}),
     "satisfaction": frozenset({"score"}),
+    # field service: the repair's stage, never who declined or why, nor notes
+    "dispatch": frozenset({"step", "appointment_at"}),
+    "appointment": frozenset({"appointment_at"}),
+    "visit": frozenset({"step", "visit"}),
+    "unit": frozenset({"step", "carrier", "tracking_number"}),
+    "service_report": frozenset({"visit", "signed"}),
+    "second_visit": frozenset({"visit"}),
 }
 # Kinds whose text is the customer's own or was written to them.
 VISIBLE_BODY = frozenset({"opened", "message", "fax", "reply", "satisfaction"})

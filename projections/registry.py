@@ -23,6 +23,7 @@ from projections.account import AccountView
 from projections.audit import AuditView
 from projections.complaints import ComplaintsView
 from projections.customers import CustomersView
+from projections.field_jobs import FieldJobsView
 from projections.inbox import InboxView
 from projections.knowledge import KnowledgeView
 from projections.knowledge_articles import KnowledgeArticlesView
@@ -48,6 +49,7 @@ VIEW_CLASSES: tuple[type[View], ...] = (
     ComplaintsView,
     RemindersView,
     NotificationsView,
+    FieldJobsView,
 )
 
 

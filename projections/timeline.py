@@ -11,18 +11,21 @@ from typing import Any
 
 from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest as SR
+from projections.field_timeline import SCHEMA as FIELD_SCHEMA
+from projections.field_timeline import FieldTimeline
 from projections.redaction import marks
 from projections.timeline_workflows import SCHEMA as WORKFLOW_SCHEMA
 from projections.timeline_workflows import WorkflowEntries
 from projections.view import Db, RowBuffer, View, handles, iso, to_json
 
 
-class TimelineView(WorkflowEntries, View):
+class TimelineView(WorkflowEntries, FieldTimeline, View):
     name = "timeline"
     # 2: requests' customers, for erasure; 3: fax pages and verification; 4: SLA;
-    # 5: transfers to a team, urges; 6: complaints and reminders
-    version = 6
-    tables = ("timeline", "timeline_requests", "timeline_workflows")
+    # 5: transfers to a team, urges; 6: complaints and reminders; 7: field service
+    # (projections.field_timeline)
+    version = 7
+    tables = ("timeline", "timeline_requests", "timeline_workflows", "timeline_field_jobs")
     schema = (
         """CREATE TABLE IF NOT EXISTS timeline_requests (
             request_id TEXT PRIMARY KEY,
@@ -48,6 +51,7 @@ class TimelineView(WorkflowEntries, View):
         # What a customer may see: the requests they wrote on (queries.own_request_ids).
         "CREATE INDEX IF NOT EXISTS timeline_actor ON timeline (actor)",
         *WORKFLOW_SCHEMA,
+        *FIELD_SCHEMA,
     )
 
     def __init__(self) -> None:
@@ -64,9 +68,11 @@ class TimelineView(WorkflowEntries, View):
 
     def _add(self, db: Db, e: Any, position: int, kind: str, *, body: str = "",
              channel: str | None = None, direction: str | None = None,
-             attachments: list[Any] | None = None, **data: Any) -> None:
-        self._rows.add(str(e.originator_id), position, iso(e.timestamp), kind, channel,
-                       direction, e.actor, body or "", to_json(attachments or []), to_json(data))
+             attachments: list[Any] | None = None, request_id: str | None = None,
+             **data: Any) -> None:
+        self._rows.add(request_id or str(e.originator_id), position, iso(e.timestamp), kind,
+                       channel, direction, e.actor, body or "", to_json(attachments or []),
+                       to_json(data))
 
     @handles(SR.Opened)
     def opened(self, db: Db, e: Any, position: int) -> None:

@@ -7,6 +7,8 @@ whichever module is imported first."""
 from read_api.openapi import OPENAPI
 from read_api.openapi_complaints import COMPLAINT_PATHS
 from read_api.openapi_customers import CUSTOMER_PATHS
+from read_api.openapi_field import FIELD_PATHS
 from read_api.openapi_knowledge import knowledge_paths
 
-OPENAPI["paths"].update({**COMPLAINT_PATHS, **CUSTOMER_PATHS, **knowledge_paths()})
+OPENAPI["paths"].update({**COMPLAINT_PATHS, **CUSTOMER_PATHS, **FIELD_PATHS,
+                         **knowledge_paths()})

@@ -38,6 +38,7 @@ from projections.customers import granted_modules
 from projections.registry import ReadModels
 from projections.runner import Projector
 from read_api.complaints import complaint_query_routes
+from read_api.field_reads import field_query_routes
 from read_api.knowledge_queries import knowledge_query_routes
 from read_api.openapi import (
     AUDIT_ACTOR_MAX_LENGTH,
@@ -88,6 +89,7 @@ def query_routes(
         guarded("/reports/summary", "read_queues", q.reports_summary),
         *knowledge_query_routes(models),
         *complaint_query_routes(models, access_log),
+        *field_query_routes(models, guarded),
     ]
 
 

@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute
 from channels.web.attachments import number_attachments
 from channels.web.call_back import call_back
 from channels.web.complaint_pages import unread_badge, workflow_context
+from channels.web.field_context import field_context
 from channels.web.labels import N_
 from channels.web.pages import page, render, web_of
 from channels.web.sessions import SessionUser
@@ -123,7 +124,8 @@ async def request_context(request: Request, user: SessionUser, reference: str
             "can_urge": user.principal.may("urge"),
             "call_back": call_back(found, customer, web.app.store.reply_channels),
             "statuses": STATUSES, "priorities": PRIORITIES, "reply_channels": CHANNELS,
-            "kb_query": kb_query, "articles": articles}
+            "kb_query": kb_query, "articles": articles,
+            **(await field_context(web, user.principal, reference))}
 
 
 def mark_deliveries(timeline: list[dict[str, Any]]) -> None:

@@ -54,7 +54,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 SURFACE = "console"
 # The views a page shows, which `Web.settle` waits for.
 SHOWN_VIEWS = ("inbox", "timeline", "customers", "knowledge", "knowledge_articles",
-               "complaints", "reminders", "notifications")
+               "complaints", "reminders", "notifications", "field_jobs")
 SETTLE_BATCH = 500  # a form adds a few events; a backlog is the runner's to apply
 MAX_FORM_BYTES = 1024 * 1024  # forms without files; uploads have their own limit
 

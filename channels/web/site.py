@@ -21,6 +21,7 @@ from channels.web.complaint_pages import notification_routes
 from channels.web.console import console_routes
 from channels.web.customer_pages import customer_routes
 from channels.web.fax_pages import fax_routes
+from channels.web.field_pages import field_routes
 from channels.web.knowledge_pages import knowledge_page_routes
 from channels.web.live import LiveFeed, live_routes
 from channels.web.login import login_routes
@@ -57,6 +58,7 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *console_routes(),
         *request_form_routes(),
         *notification_routes(),
+        *field_routes(),
         *attachment_routes(),
         *customer_routes(),
         *team_routes(),
