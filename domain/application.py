@@ -39,10 +39,12 @@ from domain.customers import erasure
 from domain.customers import handlers as customers
 from domain.installed_base import handlers as installed_base
 from domain.knowledge import handlers as knowledge
+from domain.quality import handlers as quality
 from domain.requests import fax as faxes
 from domain.requests import handlers as requests
 from domain.requests import interactions
 from domain.requests.lookup import load_request
+from domain.returns import handlers as returns
 from domain.sealing import (
     ENVELOPE,
     KeyRing,
@@ -73,6 +75,8 @@ HANDLERS: dict[type, Handler] = merged(
     account.handlers,
     sla.handlers,
     teams.handlers,
+    returns.handlers,
+    quality.handlers,
 )
 
 STARTUP_ATTEMPTS = 10

@@ -25,6 +25,7 @@ from projections.customers import CustomersView
 from projections.inbox import InboxView
 from projections.knowledge import KnowledgeView
 from projections.outbox import OutboxView
+from projections.quality import QualityView
 from projections.reports import ReportsView
 from projections.runner import DecodedEvents, Projector
 from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStorage
@@ -40,6 +41,7 @@ VIEW_CLASSES: tuple[type[View], ...] = (
     KnowledgeView,
     OutboxView,
     AccountView,
+    QualityView,
 )
 
 

@@ -12,15 +12,16 @@ from typing import Any
 from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest as SR
 from projections.redaction import marks
+from projections.timeline_returns import RETURNS_SCHEMA, ReturnsTimeline
 from projections.view import Db, RowBuffer, View, handles, iso, to_json
 
 
-class TimelineView(View):
+class TimelineView(ReturnsTimeline, View):
     name = "timeline"
     # 2: requests' customers, for erasure; 3: fax pages and verification; 4: SLA;
-    # 5: transfers to a team, urges
-    version = 5
-    tables = ("timeline", "timeline_requests")
+    # 5: transfers to a team, urges; 6: return (RMA) steps
+    version = 6
+    tables = ("timeline", "timeline_requests", "timeline_cases")
     schema = (
         """CREATE TABLE IF NOT EXISTS timeline_requests (
             request_id TEXT PRIMARY KEY,
@@ -45,6 +46,7 @@ class TimelineView(View):
         "CREATE INDEX IF NOT EXISTS timeline_position ON timeline (position)",
         # What a customer may see: the requests they wrote on (queries.own_request_ids).
         "CREATE INDEX IF NOT EXISTS timeline_actor ON timeline (actor)",
+        *RETURNS_SCHEMA,
     )
 
     def __init__(self) -> None:

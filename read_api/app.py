@@ -46,6 +46,7 @@ from read_api.openapi import (
     KB_QUERY_MAX_LENGTH,
     OPENAPI,
 )
+from read_api.returns_queries import returns_query_routes
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ def query_routes(
         guarded("/audit/access/verify", "read_access_log", q.access_verify),
         guarded("/kb/search", "read_own", q.kb_search),
         guarded("/reports/summary", "read_queues", q.reports_summary),
+        *returns_query_routes(app, models),
     ]
 
 

@@ -574,3 +574,9 @@ OPENAPI: dict[str, Any] = {
         "/openapi.json": {"get": _op("This document", ANY_OBJECT, errors=("405",), public=True)},
     },
 }
+
+# Each workflow keeps its paths in a module of its own (easy merges); they use the
+# helpers above, so they are imported once these exist.
+from read_api.openapi_returns import returns_paths  # noqa: E402
+
+OPENAPI["paths"].update(returns_paths())

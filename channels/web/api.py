@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channels.web.api_returns import returns_routes
 from channels.web.auth import principal_of
 from channels.web.json_input import (
     expected_version,
@@ -111,6 +112,7 @@ def command_routes(app: Ledgerdesk) -> list[Route]:
         CommandRoute("/teams/{code}/members/remove", "POST", "manage_teams", c.remove_member,
                      ("email",)),
         *user_routes(app),
+        *returns_routes(app),
     ]
 
 
