@@ -29,6 +29,7 @@ from channels.web.portal_account import account_routes
 from channels.web.portal_preferences import preference_routes
 from channels.web.reports_pages import reports_routes
 from channels.web.request_forms import request_form_routes
+from channels.web.returns_pages import returns_page_routes
 from channels.web.sessions import SESSION_COOKIE, SESSION_MAX_AGE, SessionBackend
 from channels.web.survey_pages import survey_routes
 
@@ -53,6 +54,7 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *password_link_routes(),
         *console_routes(),
         *request_form_routes(),
+        *returns_page_routes(),
         *attachment_routes(),
         *customer_routes(),
         *fax_routes(),

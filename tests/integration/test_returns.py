@@ -128,46 +128,46 @@ def test_every_step_out_of_order_is_refused_with_a_message(desk: Desk) -> None:
     engineer, agent, manager = desk.api(ENGINEER), desk.api(AGENT), desk.api(MANAGER)
 
     r = post(agent, f"/service-requests/{ref}/judgement", {"decision": "return", "reason": "x"})
-    assert r.status_code == 422 and "no diagnosis yet" in r.json()["message"]
+    assert r.status_code == 422 and "no diagnosis yet" in r.json()["error"]["message"]
     r = post(manager, f"/service-requests/{ref}/approval", {"approved": True})
-    assert r.status_code == 422 and "no diagnosis yet" in r.json()["message"]
+    assert r.status_code == 422 and "no diagnosis yet" in r.json()["error"]["message"]
     # No diagnosis without a known cause.
     for cause in ("", "  ", "unknown", "原因不明"):
         r = post(engineer, f"/service-requests/{ref}/diagnosis", {"cause": cause})
-        assert r.status_code == 400 and "cause" in r.json()["fields"], (cause, r.text)
+        assert r.status_code == 400 and "cause" in r.json()["error"]["fields"], (cause, r.text)
     assert desk.app.store.get(ReturnCase, ReturnCase.create_id(ref)) is None
 
     assert post(engineer, f"/service-requests/{ref}/diagnosis",
                 {"cause": "capacitor C12 burnt"}).status_code == 201
     r = post(manager, f"/service-requests/{ref}/approval", {"approved": True})
-    assert r.status_code == 422 and "not judged" in r.json()["message"]
+    assert r.status_code == 422 and "not judged" in r.json()["error"]["message"]
     r = post(agent, f"/service-requests/{ref}/judgement", {"decision": "refund", "reason": "x"})
-    assert r.status_code == 400 and "decision" in r.json()["fields"]
+    assert r.status_code == 400 and "decision" in r.json()["error"]["fields"]
     r = post(agent, f"/service-requests/{ref}/judgement", {"decision": "return", "reason": ""})
-    assert r.status_code == 400 and "reason" in r.json()["fields"]
+    assert r.status_code == 400 and "reason" in r.json()["error"]["fields"]
     assert post(agent, f"/service-requests/{ref}/judgement",
                 {"decision": "return", "reason": "dead on arrival"}).status_code == 200
     r = post(agent, f"/service-requests/{ref}/judgement", {"decision": "repair", "reason": "x"})
-    assert r.status_code == 422 and "waits for a manager" in r.json()["message"]
+    assert r.status_code == 422 and "waits for a manager" in r.json()["error"]["message"]
     r = post(engineer, f"/service-requests/{ref}/diagnosis", {"cause": "other"})
-    assert r.status_code == 422 and "judged" in r.json()["message"]
+    assert r.status_code == 422 and "judged" in r.json()["error"]["message"]
     r = post(manager, f"/service-requests/{ref}/approval", {"approved": "yes"})
-    assert r.status_code == 400 and "approved" in r.json()["fields"]
+    assert r.status_code == 400 and "approved" in r.json()["error"]["fields"]
 
     # Not approved: back to the technical centre, which judges again.
     assert post(manager, f"/service-requests/{ref}/approval",
                 {"approved": False, "comment": "check the batch"}).status_code == 200
     r = post(manager, f"/service-requests/{ref}/approval", {"approved": True})
-    assert r.status_code == 422 and "not judged" in r.json()["message"]
+    assert r.status_code == 422 and "not judged" in r.json()["error"]["message"]
     assert post(agent, f"/service-requests/{ref}/judgement",
                 {"decision": "repair", "reason": "replace C12"}).status_code == 200
     assert post(manager, f"/service-requests/{ref}/approval",
                 {"approved": True}).status_code == 200
     # A second approval is refused; so is a judgement after it.
     r = post(manager, f"/service-requests/{ref}/approval", {"approved": True})
-    assert r.status_code == 422 and "approved already" in r.json()["message"]
+    assert r.status_code == 422 and "approved already" in r.json()["error"]["message"]
     r = post(agent, f"/service-requests/{ref}/judgement", {"decision": "return", "reason": "x"})
-    assert r.status_code == 422 and "approved already" in r.json()["message"]
+    assert r.status_code == 422 and "approved already" in r.json()["error"]["message"]
 
     case = desk.app.store.get(ReturnCase, ReturnCase.create_id(ref))
     assert case is not None and (case.stage, case.decision) == ("approved", "repair")
@@ -192,7 +192,7 @@ def test_who_may_take_each_step(desk: Desk) -> None:
     desk.app.handle(CreateTeam("technical_centre", "技术中心", actor=ADMIN))
     desk.app.handle(AddTeamMember("technical_centre", TECH, actor=ADMIN))
     r = post(agent, f"/service-requests/{ref}/judgement", {"decision": "return", "reason": "x"})
-    assert r.status_code == 403 and "technical centre" in r.json()["message"]
+    assert r.status_code == 403 and "technical centre" in r.json()["error"]["message"]
     assert post(tech, f"/service-requests/{ref}/judgement",
                 {"decision": "reject", "reason": "misuse"}).status_code == 200
     assert post(tech, f"/service-requests/{ref}/approval", {"approved": True}).status_code == 403
@@ -206,7 +206,7 @@ def test_only_open_returns_are_diagnosed(desk: Desk) -> None:
     engineer = desk.api(ENGINEER)
     support = desk.open("support")
     r = post(engineer, f"/service-requests/{support}/diagnosis", {"cause": "fan"})
-    assert r.status_code == 422 and "not a return" in r.json()["message"]
+    assert r.status_code == 422 and "not a return" in r.json()["error"]["message"]
     assert post(engineer, "/service-requests/SR-999999/diagnosis",
                 {"cause": "fan"}).status_code == 404
     assert post(engineer, "/service-requests/SR-999999/judgement",
@@ -231,13 +231,13 @@ def test_a_quality_case_goes_to_the_teams_and_is_concluded(desk: Desk) -> None:
         bad = {"source_reference": ref, "origin": "repair", "product": "MX-3000",
                "batch": "B1", "symptom": "s", **body}
         r = post(engineer, "/quality-cases", bad)
-        assert r.status_code == 400 and field in r.json()["fields"]
+        assert r.status_code == 400 and field in r.json()["error"]["fields"]
     assert post(engineer, "/quality-cases", {
         "source_reference": "SR-999999", "origin": "repair", "product": "MX-3000",
         "batch": "B1", "symptom": "s"}).status_code == 404
 
     r = post(agent, f"/quality-cases/{code}/conclusion", {"conclusion": "x"})
-    assert r.status_code == 422 and "not under investigation" in r.json()["message"]
+    assert r.status_code == 422 and "not under investigation" in r.json()["error"]["message"]
     assert post(agent, f"/quality-cases/{code}/investigation", {}).status_code == 200
     assert post(agent, f"/quality-cases/{code}/investigation", {}).status_code == 422
     r = post(agent, f"/quality-cases/{code}/conclusion", {"conclusion": " "})
