@@ -40,6 +40,11 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     "reply": STAFF,
     "note": STAFF,
     "assign": STAFF,  # assign, transfer (业务移交)
+    # field service (issue 16): coordinators (agents, managers) take the intake and
+    # dispatch; the engineer's own steps are open to staff and checked on the job
+    # (only the dispatched engineer accepts, visits, reports)
+    "dispatch": frozenset({"agent", "manager", "admin"}),
+    "field_work": STAFF,
     "hand_over": frozenset({"admin", "manager"}),  # everything one person holds, at once
     # 催办: managers (and admins, who may do whatever staff do); agents may not
     "urge": frozenset({"manager", "admin"}),
@@ -60,6 +65,11 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     "manage_products": STAFF,
     "manage_users": frozenset({"admin"}),
     "manage_teams": frozenset({"admin"}),  # list, deactivate, revoke tokens
+    # 备件库: admins receive stock; admins and coordinators issue parts to an
+    # engineer and take returns at the counter; staff and auditors read stock
+    "manage_parts": frozenset({"admin"}),
+    "issue_parts": frozenset({"admin", "agent", "manager"}),
+    "read_parts": STAFF | {"auditor"},
     "manage_partners": frozenset({"admin"}),  # which portal modules a partner may use
     "invite_users": STAFF,  # a customer's contact to the portal, by a one-time link
     "erase_customers": frozenset({"admin"}),  # crypto-shred a customer's personal data

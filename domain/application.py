@@ -37,8 +37,10 @@ from domain.clock import Clock
 from domain.commands import Handler, merged
 from domain.customers import erasure
 from domain.customers import handlers as customers
+from domain.field_service import handlers as field_service
 from domain.installed_base import handlers as installed_base
 from domain.knowledge import handlers as knowledge
+from domain.parts import handlers as parts
 from domain.quality import handlers as quality
 from domain.requests import fax as faxes
 from domain.requests import handlers as requests
@@ -77,6 +79,8 @@ HANDLERS: dict[type, Handler] = merged(
     teams.handlers,
     returns.handlers,
     quality.handlers,
+    field_service.handlers,
+    parts.handlers,
 )
 
 STARTUP_ATTEMPTS = 10

@@ -31,6 +31,13 @@ VISIBLE_DATA: dict[str, frozenset[str]] = {
     "judgement": frozenset({"stage"}),
     "approval": frozenset({"stage", "approved", "decision"}),
     "commercial_hand_off": frozenset({"stage", "decision"}),
+    # field service: the repair's stage, never who declined or why, nor notes
+    "dispatch": frozenset({"step", "appointment_at"}),
+    "appointment": frozenset({"appointment_at"}),
+    "visit": frozenset({"step", "visit"}),
+    "unit": frozenset({"step", "carrier", "tracking_number"}),
+    "service_report": frozenset({"visit", "signed"}),
+    "second_visit": frozenset({"visit"}),
 }
 # Kinds whose text is the customer's own or was written to them.
 VISIBLE_BODY = frozenset({"opened", "message", "fax", "reply", "satisfaction"})

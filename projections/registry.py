@@ -22,6 +22,7 @@ from domain.private_files import create_private_file
 from projections.account import AccountView
 from projections.audit import AuditView
 from projections.customers import CustomersView
+from projections.field_jobs import FieldJobsView
 from projections.inbox import InboxView
 from projections.knowledge import KnowledgeView
 from projections.outbox import OutboxView
@@ -42,6 +43,7 @@ VIEW_CLASSES: tuple[type[View], ...] = (
     OutboxView,
     AccountView,
     QualityView,
+    FieldJobsView,
 )
 
 

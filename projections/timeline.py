@@ -11,17 +11,20 @@ from typing import Any
 
 from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest as SR
+from projections.field_timeline import SCHEMA as FIELD_SCHEMA
+from projections.field_timeline import FieldTimeline
 from projections.redaction import marks
 from projections.timeline_returns import RETURNS_SCHEMA, ReturnsTimeline
 from projections.view import Db, RowBuffer, View, handles, iso, to_json
 
 
-class TimelineView(ReturnsTimeline, View):
+class TimelineView(ReturnsTimeline, FieldTimeline, View):
     name = "timeline"
     # 2: requests' customers, for erasure; 3: fax pages and verification; 4: SLA;
-    # 5: transfers to a team, urges; 6: return (RMA) steps
-    version = 6
-    tables = ("timeline", "timeline_requests", "timeline_cases")
+    # 5: transfers to a team, urges; 6: field service (projections.field_timeline);
+    # 7: return (RMA) steps (projections.timeline_returns)
+    version = 7
+    tables = ("timeline", "timeline_requests", "timeline_field_jobs", "timeline_cases")
     schema = (
         """CREATE TABLE IF NOT EXISTS timeline_requests (
             request_id TEXT PRIMARY KEY,
@@ -47,6 +50,7 @@ class TimelineView(ReturnsTimeline, View):
         # What a customer may see: the requests they wrote on (queries.own_request_ids).
         "CREATE INDEX IF NOT EXISTS timeline_actor ON timeline (actor)",
         *RETURNS_SCHEMA,
+        *FIELD_SCHEMA,
     )
 
     def __init__(self) -> None:
@@ -63,9 +67,11 @@ class TimelineView(ReturnsTimeline, View):
 
     def _add(self, db: Db, e: Any, position: int, kind: str, *, body: str = "",
              channel: str | None = None, direction: str | None = None,
-             attachments: list[Any] | None = None, **data: Any) -> None:
-        self._rows.add(str(e.originator_id), position, iso(e.timestamp), kind, channel,
-                       direction, e.actor, body or "", to_json(attachments or []), to_json(data))
+             attachments: list[Any] | None = None, request_id: str | None = None,
+             **data: Any) -> None:
+        self._rows.add(request_id or str(e.originator_id), position, iso(e.timestamp), kind,
+                       channel, direction, e.actor, body or "", to_json(attachments or []),
+                       to_json(data))
 
     @handles(SR.Opened)
     def opened(self, db: Db, e: Any, position: int) -> None:

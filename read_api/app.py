@@ -37,6 +37,7 @@ from projections.audit import verify
 from projections.customers import granted_modules
 from projections.registry import ReadModels
 from projections.runner import Projector
+from read_api.field_reads import field_query_routes
 from read_api.openapi import (
     AUDIT_ACTOR_MAX_LENGTH,
     AUDIT_MAX_LIMIT,
@@ -86,6 +87,7 @@ def query_routes(
         guarded("/kb/search", "read_own", q.kb_search),
         guarded("/reports/summary", "read_queues", q.reports_summary),
         *returns_query_routes(app, models),
+        *field_query_routes(models, guarded),
     ]
 
 

@@ -575,8 +575,14 @@ OPENAPI: dict[str, Any] = {
     },
 }
 
-# Each workflow keeps its paths in a module of its own (easy merges); they use the
-# helpers above, so they are imported once these exist.
-from read_api.openapi_returns import returns_paths  # noqa: E402
 
-OPENAPI["paths"].update(returns_paths())
+def _merge_areas() -> None:
+    """Paths kept in modules of their own (they reuse the helpers above)."""
+    from read_api.openapi_field import FIELD_PATHS
+    from read_api.openapi_returns import returns_paths
+
+    OPENAPI["paths"].update(FIELD_PATHS)
+    OPENAPI["paths"].update(returns_paths())
+
+
+_merge_areas()

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channels.web.api_field import field_routes
 from channels.web.api_returns import returns_routes
 from channels.web.auth import principal_of
 from channels.web.json_input import (
@@ -40,6 +41,7 @@ from channels.web.users_api import user_routes
 from domain import access
 from domain.access import Principal
 from domain.application import Ledgerdesk
+from domain.blobstore import BlobStore
 from domain.customers.commands import EraseCustomer, RegisterCustomer
 from domain.installed_base.commands import (
     ChangeProductStatus,
@@ -71,7 +73,7 @@ IDENTITY_FIELDS = {"emails": "email", "phones": "phone", "fax_numbers": "fax",
 NUMBER_FIELDS = ("phones", "fax_numbers")
 
 
-def command_routes(app: Ledgerdesk) -> list[Route]:
+def command_routes(app: Ledgerdesk, blobs: BlobStore | None = None) -> list[Route]:
     c = Commands(app)
     return [
         CommandRoute("/customers", "POST", "manage_customers", c.register_customer,
@@ -113,6 +115,7 @@ def command_routes(app: Ledgerdesk) -> list[Route]:
                      ("email",)),
         *user_routes(app),
         *returns_routes(app),
+        *field_routes(app, blobs),
     ]
 
 

@@ -1,0 +1,1 @@
+"""The field-service context (seed 001): intake, dispatch, visits, service reports."""

@@ -1,0 +1,1 @@
+"""The spare-parts context (备件库, seed 002): receive, issue, return, consume."""
