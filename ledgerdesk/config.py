@@ -17,7 +17,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from domain.private_files import publish_private_file
+from domain.settlement.rates import SettlementRates
 from domain.sla.policy import SlaSettings
+from ledgerdesk.settlement_config import SettlementConfigError, settlement_rates
 from ledgerdesk.sla_config import SlaConfigError, sla_settings
 
 PREFIX = "LEDGERDESK_"
@@ -93,6 +95,8 @@ class Settings:
     reopen_days: int = 14
     # SLA targets, business hours and the hand-over timer: the file's [sla] table.
     sla: SlaSettings = field(default_factory=SlaSettings)
+    # Engineers' pay per completed job by mode and distance: the file's [settlement].
+    settlement: SettlementRates = field(default_factory=SettlementRates)
 
     @property
     def email_ingest_enabled(self) -> bool:
@@ -137,6 +141,7 @@ def load_settings(
         public_url=get("PUBLIC_URL"),
         reopen_days=_int(get("REOPEN_DAYS", "14"), "REOPEN_DAYS"),
         sla=_sla(path),
+        settlement=_settlement(path),
     )
 
 
@@ -146,6 +151,14 @@ def _sla(path: Path) -> SlaSettings:
     try:
         return sla_settings(data.get("sla"))
     except SlaConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def _settlement(path: Path) -> SettlementRates:
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    try:
+        return settlement_rates(data.get("settlement"))
+    except SettlementConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
 
 

@@ -29,8 +29,10 @@ from projections.outbox import OutboxView
 from projections.quality import QualityView
 from projections.reports import ReportsView
 from projections.runner import DecodedEvents, Projector
+from projections.settlement import SettlementView
 from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStorage
 from projections.timeline import TimelineView
+from projections.unit_history import UnitHistoryView
 from projections.view import View
 
 VIEW_CLASSES: tuple[type[View], ...] = (
@@ -43,6 +45,8 @@ VIEW_CLASSES: tuple[type[View], ...] = (
     OutboxView,
     AccountView,
     QualityView,
+    SettlementView,
+    UnitHistoryView,
     FieldJobsView,
 )
 

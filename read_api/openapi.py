@@ -582,7 +582,8 @@ def _merge_areas() -> None:
     from read_api.openapi_returns import returns_paths
 
     OPENAPI["paths"].update(FIELD_PATHS)
-    OPENAPI["paths"].update(returns_paths())
+    for path, operations in returns_paths().items():  # may add a GET beside a PATCH
+        OPENAPI["paths"].setdefault(path, {}).update(operations)
 
 
 _merge_areas()

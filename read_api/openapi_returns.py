@@ -14,11 +14,13 @@ def returns_paths() -> dict[str, Any]:
     at its end, so its helpers are imported here, when they exist)."""
     from read_api.openapi import (
         CODE_PATTERN,
+        DAY_OR_MOMENT,
         EMPTY,
         LINE,
         LINE_PATTERN,
         MODEL_PATTERN,
         NULLABLE_TEXT,
+        PRODUCT_ITEM,
         QUERY_ERRORS,
         REFERENCE,
         SERIAL,
@@ -55,10 +57,54 @@ def returns_paths() -> dict[str, Any]:
         raised_at={"type": "string"}, investigator=NULLABLE_TEXT, conclusion={"type": "string"},
         concluded_at=NULLABLE_TEXT, updated_at={"type": "string"},
     )
+    count = {"type": "integer", "minimum": 0}
+    money = _string("^[0-9]+(\\.[0-9]+)?$", description="a decimal amount in `currency`")
+    part = _object(("reference", "visit", "sku", "qty", "faulty_serials", "replaced_at"),
+                   reference={"type": "string"}, visit={"type": "integer"},
+                   sku={"type": "string"}, warehouse={"type": "string"}, qty=count,
+                   faulty_serials=_list({"type": "string"}), engineer={"type": "string"},
+                   replaced_at={"type": "string"})
+    product = {**PRODUCT_ITEM, "required": [*PRODUCT_ITEM["required"], "parts"],
+               "properties": {**PRODUCT_ITEM["properties"], "parts": _list(part),
+                              "customer_code": {"type": "string"}}}
+    settlement = _object(
+        ("from", "to", "currency", "engineers", "totals", "jobs"),
+        **{"from": {"type": "string"}, "to": {"type": "string"}},
+        currency={"type": "string"},
+        engineers=_list(_object(("engineer", "jobs", "minutes", "amount"),
+                                engineer={"type": "string"}, jobs=count, minutes=count,
+                                amount=money, by_mode={"type": "object",
+                                                       "additionalProperties": count})),
+        totals=_object(("jobs", "minutes", "amount"), jobs=count, minutes=count, amount=money),
+        jobs=_list(_object(("reference", "visit", "engineer", "mode", "minutes", "distance_km",
+                            "completed_at", "band", "amount"),
+                           reference={"type": "string"}, visit={"type": "integer"},
+                           engineer={"type": "string"}, mode={"type": "string"},
+                           minutes=count, distance_km={"type": ["number", "null"]},
+                           completed_at={"type": "string"}, band={"type": "string"},
+                           amount=money)),
+    )
     _QC_STATE = _object(("code", "status"), code={"type": "string"},
                         status=_enum(QUALITY_STATUSES))
 
     return {
+        # --- the engineers' wage settlement (服务工资结算) and the unit's history
+        "/reports/settlement": {"get": _op(
+            "Per engineer, the completed jobs (signed service reports), minutes and amount "
+            "for a period, priced by mode and distance band ([settlement] rates); managers, "
+            "admins and auditors", settlement, errors=("400", *QUERY_ERRORS),
+            query={"from": {"anyOf": [DAY_OR_MOMENT, EMPTY],
+                            "description": "a date (inclusive) or a date-time with its zone; "
+                                           "default: 30 days before `to`"},
+                   "to": {"anyOf": [DAY_OR_MOMENT, EMPTY],
+                          "description": "a date (the whole day included) or a date-time "
+                                         "(excluded); default: now"}},
+        )},
+        "/products/{serial}": {"get": _op(
+            "One installed unit with its repair history (requests) and the parts replaced "
+            "on it (from service reports); a customer only their organisation's",
+            product, errors=("404", *QUERY_ERRORS), path={"serial": _string(LINE_PATTERN)},
+        )},
         # --- return and exchange (RMA, 退换货)
         "/service-requests/{ref}/diagnosis": {"post": _command(
             "The engineer's diagnosis of a return (engineers only; refused without a known "

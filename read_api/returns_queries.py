@@ -3,6 +3,8 @@
 - `GET /service-requests/{ref}/return`: the RMA case as staff see it (read from its
   aggregate, so a step just taken shows at once)
 - `GET /quality-cases?team=&status=` and `GET /quality-cases/{code}`
+- `GET /reports/settlement?from=&to=`: per engineer, completed jobs, minutes, amount
+- `GET /products/{serial}`: a unit with its repair and part-replacement history
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from domain.application import Ledgerdesk
 from domain.errors import NotFound
 from domain.requests.lookup import load_request
 from domain.returns.handlers import find_case
-from projections import quality
+from projections import product_queries, quality, report_queries, settlement
 from projections.registry import ReadModels
 
 
@@ -62,7 +64,18 @@ def returns_query_routes(app: Ledgerdesk, models: ReadModels) -> list[Route]:
         check_storable("code", code)
         return await run_in_threadpool(quality.quality_case, models["quality"], code)
 
+    async def get_settlement(request: Request, who: Principal) -> Any:
+        start, end, _team = report_queries.period(dict(request.query_params), app.clock.now())
+        return await run_in_threadpool(settlement.settlement, models["settlement"], start, end)
+
+    async def get_product(request: Request, who: Principal) -> Any:
+        serial = request.path_params["serial"]
+        check_storable("serial", serial)
+        return await run_in_threadpool(product_queries.product, models, who, serial)
+
     return [
+        guarded("/reports/settlement", "read_settlement", get_settlement),
+        guarded("/products/{serial}", "read_own", get_product),
         guarded("/service-requests/{ref}/return", "read_queues", get_return),
         guarded("/quality-cases", "read_queues", list_cases),
         guarded("/quality-cases/{code}", "read_queues", get_case),

@@ -96,6 +96,12 @@ LABELS = (
     N_("quality_status:concluded"),
     N_("quality_origin:repair"),
     N_("quality_origin:escalation"),
+    # the wage settlement's service modes
+    N_("settlement_mode:phone"),
+    N_("settlement_mode:on_site"),
+    N_("settlement_mode:carry_in"),
+    N_("settlement_mode:mail_in"),
+    N_("settlement_mode:paid"),
     N_("sla_target:first_response"),
     N_("sla_target:next_response"),
     N_("sla_target:resolution"),

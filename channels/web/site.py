@@ -31,6 +31,7 @@ from channels.web.reports_pages import reports_routes
 from channels.web.request_forms import request_form_routes
 from channels.web.returns_pages import returns_page_routes
 from channels.web.sessions import SESSION_COOKIE, SESSION_MAX_AGE, SessionBackend
+from channels.web.settlement_pages import settlement_routes
 from channels.web.survey_pages import survey_routes
 
 STATIC = Path(__file__).parent / "static"
@@ -55,6 +56,7 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *console_routes(),
         *request_form_routes(),
         *returns_page_routes(),
+        *settlement_routes(),
         *attachment_routes(),
         *customer_routes(),
         *fax_routes(),
