@@ -25,7 +25,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from channels.web.api import command_routes
@@ -115,8 +115,8 @@ def create_app(
     invitations and password resets (None: the console shows the link to hand
     over); `public_url` is the base of those links."""
     probes = public_routes(models, readiness)
-    authenticated: list[BaseRoute] = [*query_routes(app, models, access_log),
-                                      *command_routes(app, blobs)]
+    authenticated = one_route_per_path([*query_routes(app, models, access_log),
+                                        *command_routes(app, blobs)])
     bearer = Middleware(AuthenticationMiddleware, backend=BearerTokenBackend(app),
                         on_error=authentication_failed)
     web = Web(app, models, access_log,
@@ -192,6 +192,40 @@ def error_response(status: int, code: str, message: str,
 def authentication_failed(conn: HTTPConnection, exc: AuthenticationError) -> Response:
     """A token was sent and nobody recognises it (unknown, revoked, malformed)."""
     return error_response(401, Unauthenticated.code, str(exc) or "unknown or revoked token")
+
+
+class MethodRoutes(Route):
+    """Several routes of one path (a query's GET and a command's PATCH, built in
+    read_api and channels.web): each method goes to its own route, and a method
+    none takes is a 405 whose Allow names them all (the router alone would name
+    only the first route's)."""
+
+    def __init__(self, routes: list[Route]) -> None:
+        self.by_method = {method: route for route in routes for method in route.methods or ()}
+        super().__init__(routes[0].path, routes[0].endpoint, methods=sorted(self.by_method))
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.by_method.get(scope["method"])
+        if route is None:
+            await super().handle(scope, receive, send)  # 405, with every method in Allow
+        else:
+            await route.handle(scope, receive, send)
+
+
+def one_route_per_path(routes: Sequence[BaseRoute]) -> list[BaseRoute]:
+    """The routes in their order, those sharing a path merged (MethodRoutes)."""
+    by_path: dict[str, list[Route]] = {}
+    merged: list[BaseRoute] = []
+    for route in routes:
+        if not isinstance(route, Route):
+            merged.append(route)
+            continue
+        if route.path not in by_path:
+            by_path[route.path] = []
+            merged.append(route)
+        by_path[route.path].append(route)
+    return [MethodRoutes(by_path[r.path]) if isinstance(r, Route) and len(by_path[r.path]) > 1
+            else r for r in merged]
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:

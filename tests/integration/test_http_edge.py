@@ -321,7 +321,8 @@ WRONG_METHODS = [
     ("DELETE", "/inbox", {"GET", "HEAD"}),
     ("POST", "/service-requests/SR-000001", {"GET", "HEAD"}),
     ("GET", "/calls", {"POST"}),
-    ("PUT", "/products/X-1", {"PATCH"}),
+    ("PUT", "/products/X-1", {"GET", "HEAD", "PATCH"}),
+    ("DELETE", "/quality-cases", {"GET", "HEAD", "POST"}),
     ("POST", "/healthz", {"GET", "HEAD"}),
     ("QUERY", "/readyz", {"GET", "HEAD"}),
 ]
