@@ -49,10 +49,11 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     # 催办: managers (and admins, who may do whatever staff do); agents may not
     "urge": frozenset({"manager", "admin"}),
     "change_status": STAFF,
-    # returns (退换货): the engineer diagnoses; the technical centre (agents,
-    # managers) judges; a manager approves (domain.returns.handlers checks the
+    # returns (退换货): the engineer diagnoses (admins may do what staff do); the
+    # technical centre (agents, managers) judges; a manager approves
+    # (domain.returns.handlers checks the
     # person as well: engineers only diagnose, technical-centre members judge)
-    "diagnose_return": frozenset({"engineer"}),
+    "diagnose_return": frozenset({"engineer", "admin"}),
     "judge_return": frozenset({"agent", "manager", "admin"}),
     "approve_return": frozenset({"manager", "admin"}),
     # quality feedback: any staff raises a case; the quality and product teams

@@ -109,7 +109,8 @@ def returns_paths() -> dict[str, Any]:
         "/service-requests/{ref}/diagnosis": {"post": _command(
             "The engineer's diagnosis of a return (engineers only; refused without a known "
             "cause; may be corrected until the technical centre judges)",
-            _body(("cause",), cause=LINE, findings=TEXT), _STEP, status="201",
+            _body(("cause",), cause={**LINE, "maxLength": 500},
+              findings={**TEXT, "maxLength": 10_000}), _STEP, status="201",
             path={"ref": REFERENCE},
         )},
         "/service-requests/{ref}/judgement": {"post": _command(
@@ -123,7 +124,8 @@ def returns_paths() -> dict[str, Any]:
         "/service-requests/{ref}/approval": {"post": _command(
             "A manager's approval of the judgement, once; an approved return or exchange is "
             "handed to the commercial process (event CommercialHandOff)",
-            _body(("approved",), approved={"type": "boolean"}, comment=TEXT),
+            _body(("approved",), approved={"type": "boolean"},
+              comment={**TEXT, "maxLength": 10_000}),
             _object(("reference", "approved"), reference={"type": "string"},
                     approved={"type": "boolean"}),
             path={"ref": REFERENCE},
@@ -139,8 +141,9 @@ def returns_paths() -> dict[str, Any]:
                 "the quality and product teams",
                 _body(("source_reference", "origin", "product", "batch", "symptom"),
                       source_reference=REFERENCE, origin=_enum(ORIGINS),
-                      product=_string(MODEL_PATTERN), batch=LINE, symptom=LINE,
-                      serial=_nullable(SERIAL)),
+                      product=_string(MODEL_PATTERN, maxLength=100),
+                      batch={**LINE, "maxLength": 200}, symptom={**LINE, "maxLength": 10_000},
+                      serial={"anyOf": [SERIAL, EMPTY, {"type": "null"}]}),
                 _QC_STATE, status="201",
             ),
             "get": _op(
@@ -156,11 +159,13 @@ def returns_paths() -> dict[str, Any]:
             path={"code": _string(LINE_PATTERN)},
         )},
         "/quality-cases/{code}/investigation": {"post": _command(
-            "Start the investigation of an open quality case", _body((), note=TEXT), _QC_STATE,
+            "Start the investigation of an open quality case",
+            _body((), note={**TEXT, "maxLength": 10_000}), _QC_STATE,
             path={"code": QC_CODE},
         )},
         "/quality-cases/{code}/conclusion": {"post": _command(
-            "Conclude a quality case under investigation", _body(("conclusion",), conclusion=LINE),
+            "Conclude a quality case under investigation", _body(("conclusion",),
+                                                       conclusion={**LINE, "maxLength": 10_000}),
             _QC_STATE, path={"code": QC_CODE},
         )},
     }

@@ -22,6 +22,7 @@ from domain.application import Ledgerdesk
 from domain.errors import NotFound
 from domain.requests.lookup import load_request
 from domain.returns.handlers import find_case
+from domain.text import unsafe_character
 from projections import product_queries, quality, report_queries, settlement
 from projections.registry import ReadModels
 
@@ -61,7 +62,8 @@ def returns_query_routes(app: Ledgerdesk, models: ReadModels) -> list[Route]:
 
     async def get_case(request: Request, who: Principal) -> Any:
         code = request.path_params["code"]
-        check_storable("code", code)
+        if unsafe_character(code) is not None:
+            raise NotFound(f"no quality case {code!r}")
         return await run_in_threadpool(quality.quality_case, models["quality"], code)
 
     async def get_settlement(request: Request, who: Principal) -> Any:
@@ -70,7 +72,8 @@ def returns_query_routes(app: Ledgerdesk, models: ReadModels) -> list[Route]:
 
     async def get_product(request: Request, who: Principal) -> Any:
         serial = request.path_params["serial"]
-        check_storable("serial", serial)
+        if unsafe_character(serial) is not None:
+            raise NotFound(f"no product with serial {serial!r}")
         return await run_in_threadpool(product_queries.product, models, who, serial)
 
     return [

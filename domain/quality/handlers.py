@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domain.aggregates.installed_product import SERIAL_PATTERN
 from domain.aggregates.quality_case import (
     ORIGINS,
     QUALITY_TEAMS,
@@ -27,11 +28,11 @@ def load_quality_case(store: Store, code: str) -> QualityCase:
 
 
 def _required(field: str, value: str, what: str, limit: int = 200) -> str:
+    if len(value) > limit:  # as sent: the API's schema says so of the raw value
+        raise invalid(field, f"{field} is at most {limit} characters")
     value = value.strip()
     if not value:
         raise invalid(field, f"a quality case needs {what}")
-    if len(value) > limit:
-        raise invalid(field, f"{field} is at most {limit} characters")
     return value
 
 
@@ -39,14 +40,17 @@ def _required(field: str, value: str, what: str, limit: int = 200) -> str:
 def raise_quality_case(store: Store, c: RaiseQualityCase) -> str:
     if c.origin not in ORIGINS:
         raise invalid("origin", f"the origin is one of {', '.join(ORIGINS)}")
-    product = _required("product", c.product, "the product (model)")
+    product = _required("product", c.product, "the product (model)", 100)
     batch = _required("batch", c.batch, "the production batch")
     symptom = _required("symptom", c.symptom, "the symptom", TEXT_LIMIT)
+    serial = (c.serial or "").strip() or None
+    if serial is not None and not SERIAL_PATTERN.match(serial):
+        raise invalid("serial", "a serial is 2–64 letters, digits and . _ / -")
     request = load_request(store, c.source_reference)
     code = new_code()
     store.create(Pending([QualityCase(
         code=code, source_reference=request.reference, origin=c.origin, product=product,
-        batch=batch, serial=(c.serial or "").strip() or request.product, symptom=symptom,
+        batch=batch, serial=serial or request.product, symptom=symptom,
         teams=list(QUALITY_TEAMS), actor=c.actor,
     )]), f"quality case {code} exists already")
     return code
