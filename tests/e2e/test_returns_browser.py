@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from .conftest import CUSTOMER_CODE, PASSWORD, Desk, screenshot, sign_in
+from .conftest import CUSTOMER_CODE, PASSWORD, Desk, screenshot, sign_in, wait_until
 
 ENGINEER = "zhou.gong@desk.example"
 JUDGE = "tc.lin@desk.example"
@@ -43,6 +43,8 @@ def test_a_return_is_diagnosed_judged_and_approved_in_the_console(
         "subject": "退货:新到电机异响", "description": "收货三天电机有异响,要求换货"})
     assert status == 201, made
     reference = made["reference"]
+    wait_until(lambda: desk.api("GET", f"/service-requests/{reference}")[0] == 200, 15,
+               f"{reference} projected")
     desk.settle(reference, 0)
 
     # The engineer: no diagnosis without a known cause, then the diagnosis.
@@ -107,3 +109,49 @@ def test_a_return_is_diagnosed_judged_and_approved_in_the_console(
     page.goto(f"/portal/requests/{reference}?lang=zh-CN")
     expect(standing).to_contain_text("换货已批准")
     screenshot(page, "returns-portal-zh")
+
+
+def test_a_quality_problem_goes_to_the_quality_list_and_the_settlement_page_shows(
+    desk: Desk, new_context: Callable[[], BrowserContext]
+) -> None:
+    boss = "boss.sun@desk.example"
+    _user(desk, boss, "manager", "孙经理")
+    status, made = desk.api("POST", "/service-requests", {
+        "customer_code": CUSTOMER_CODE, "type": "repair", "channel": "phone",
+        "subject": "电机过热", "description": "运行两小时后电机过热"})
+    assert status == 201, made
+    reference = made["reference"]
+    wait_until(lambda: desk.api("GET", f"/service-requests/{reference}")[0] == 200, 15,
+               f"{reference} projected")
+    page = new_context().new_page()
+    sign_in(page, boss, lang="en")
+    page.goto(f"/console/requests/{reference}")
+    page.click("details.quality-raise summary")
+    form = 'form[data-action="quality"]'
+    page.fill(f'{form} input[name="product"]', "MX-3000")
+    page.fill(f'{form} input[name="batch"]', "B2024-11")
+    page.fill(f'{form} textarea[name="symptom"]', "Motor overheats after two hours at full load")
+    with page.expect_navigation():
+        page.click(f"{form} button[type='submit']")
+    wait_until(lambda: desk.api("GET", "/quality-cases")[1]["items"], 15, "the quality case")
+    page.goto("/console/quality?team=quality")
+    row = page.locator("tr[data-quality-case]")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("B2024-11")
+    with page.expect_navigation():
+        row.locator('form[data-action="investigate"] button').click()
+    wait_until(lambda: desk.api("GET", "/quality-cases")[1]["items"][0]["status"]
+               == "investigating", 15, "the investigation")
+    page.goto("/console/quality")
+    expect(page.locator("tr[data-quality-case]")).to_have_attribute("data-status",
+                                                                    "investigating")
+    screenshot(page, "quality-cases-en")
+    page.goto("/console/quality?lang=zh-CN")
+    expect(page.locator("h1")).to_contain_text("质量案例")
+    screenshot(page, "quality-cases-zh")
+    page.goto("/console/settlement")
+    expect(page.locator("h1")).to_contain_text("服务工资结算")
+    screenshot(page, "settlement-zh")
+    page.goto("/console/settlement?lang=en")
+    expect(page.locator("table.settlement-engineers")).to_be_visible()
+    screenshot(page, "settlement-en")
