@@ -57,6 +57,7 @@ class FieldJobsView(View):
             engineer TEXT NOT NULL,
             reference TEXT NOT NULL,
             qty INTEGER NOT NULL,
+            warehouse TEXT NOT NULL,
             PRIMARY KEY (sku, engineer, reference)
         )""",
         "CREATE INDEX IF NOT EXISTS parts_held_engineer ON parts_held (engineer)",
@@ -153,15 +154,16 @@ class FieldJobsView(View):
                    "ON CONFLICT (sku, warehouse) DO UPDATE SET qty = parts_stock.qty + ?, "
                    "faulty = parts_stock.faulty + ?", (sku, warehouse, qty, faulty, qty, faulty))
 
-    def _held(self, db: Db, sku: str, engineer: str, reference: str | None, qty: int) -> None:
+    def _held(self, db: Db, sku: str, engineer: str, reference: str | None, qty: int,
+              warehouse: str = "") -> None:
         """Add (or with a negative qty, take) what an engineer holds; a take
         without a reference comes from their oldest references first, as the
         aggregate takes it."""
         if qty > 0 and reference is not None:
-            db.execute("INSERT INTO parts_held (sku, engineer, reference, qty) "
-                       "VALUES (?, ?, ?, ?) ON CONFLICT (sku, engineer, reference) "
-                       "DO UPDATE SET qty = parts_held.qty + ?",
-                       (sku, engineer, reference, qty, qty))
+            db.execute("INSERT INTO parts_held (sku, engineer, reference, qty, warehouse) "
+                       "VALUES (?, ?, ?, ?, ?) ON CONFLICT (sku, engineer, reference) "
+                       "DO UPDATE SET qty = parts_held.qty + ?, warehouse = ?",
+                       (sku, engineer, reference, qty, warehouse, qty, warehouse))
             return
         left = -qty
         rows = db.all("SELECT reference, qty FROM parts_held WHERE sku = ? AND engineer = ? "
@@ -195,7 +197,7 @@ class FieldJobsView(View):
     def part_issued(self, db: Db, e: Any, position: int) -> None:
         sku = self._sku(db, e)
         self._stock(db, sku, e.warehouse, qty=-e.qty)
-        self._held(db, sku, e.engineer, e.reference, e.qty)
+        self._held(db, sku, e.engineer, e.reference, e.qty, e.warehouse)
 
     @handles(PS.Returned)
     def part_returned(self, db: Db, e: Any, position: int) -> None:

@@ -68,5 +68,13 @@ def all_parts(models: ReadModels) -> list[dict[str, Any]]:
 
 def parts_held_by(models: ReadModels, engineer: str) -> list[dict[str, Any]]:
     return models["field_jobs"].query(
-        "SELECT p.sku, p.reference, p.qty FROM parts_held p WHERE p.engineer = ? AND p.qty > 0 "
-        "ORDER BY p.reference, p.sku", (engineer,))
+        "SELECT sku, reference, qty, warehouse FROM parts_held WHERE engineer = ? AND qty > 0 "
+        "ORDER BY reference, sku", (engineer,))
+
+
+def parts_held_for(models: ReadModels, engineer: str, reference: str) -> list[dict[str, Any]]:
+    """What `engineer` holds for this request: the parts a report may use."""
+    return models["field_jobs"].query(
+        "SELECT sku, qty, warehouse FROM parts_held WHERE engineer = ? AND reference = ? "
+        "AND qty > 0 "
+        "ORDER BY sku", (engineer, reference))

@@ -19,12 +19,14 @@ from domain.field_service.handlers import (
 from domain.parts.handlers import MAX_LABEL, MAX_QTY
 from read_api.openapi import (
     _STORABLE_SPACE,
+    DATE,
     EMAIL,
     LINE,
     MOMENT,
     NOTHING,
     NULLABLE_TEXT,
     REFERENCE,
+    SERIAL,
     TEXT,
     _body,
     _command,
@@ -139,6 +141,13 @@ FIELD_PATHS: dict[str, Any] = {
     "/field-jobs/mine": {"get": _op(
         "The caller's field jobs (engineers), open ones first",
         _object(("items",), items=_list(FIELD_JOB)))},
+    "/products/{serial}/agreements": {"post": _command(
+        "Add a service agreement (服务协议) covering the unit from starts_on to ends_on "
+        "(not before it); a warranty stated `unknown` at intake is checked against it",
+        _body(("code", "starts_on", "ends_on"),
+              code=_string("^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$", example="SA-2026-01"),
+              starts_on=DATE, ends_on=DATE, level=_nullable({**TEXT, "maxLength": MAX_LEVEL})),
+        status="201", path={"serial": SERIAL})},
     # --- spare parts (备件库)
     "/parts": {"get": _op("Every part with its stock per warehouse",
                           _object(("items",), items=_list(_object(

@@ -1,7 +1,8 @@
 """The JSON commands of field service and spare parts (issue 16; CONTRACT.md,
 "Field service and returns" and "Spare parts"), mounted by channels.web.api.
 
-Routes beyond the contract's: `/appointment`, `/visit/start`, `/visit/end`,
+Routes beyond the contract's: `POST /products/{serial}/agreements` (the unit's
+service agreements, which decide warranty at intake), `/appointment`, `/visit/start`, `/visit/end`,
 `/unit/received`, `/unit/repaired`, `/unit/returned`; optional fields beyond its
 bodies: the intake's paid-service fields (`price_policy`, `price`,
 `price_accepted`, `accepted_by`), `distance_km` (dispatch, visit end, report:
@@ -18,7 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from channels.web.json_input import expected_version, optional_moment, optional_text, text
+from channels.web.json_input import (
+    expected_version,
+    optional_date,
+    optional_moment,
+    optional_text,
+    text,
+)
 from channels.web.signature import store_signature
 from domain.access import Principal
 from domain.application import Ledgerdesk
@@ -39,6 +46,7 @@ from domain.field_service.commands import (
     ReturnUnit,
     StartVisit,
 )
+from domain.installed_base.commands import AddServiceAgreement
 from domain.parts.commands import IssueParts, ReceiveParts, ReturnParts
 
 Body = dict[str, Any]
@@ -72,6 +80,8 @@ def field_routes(app: Ledgerdesk, blobs: BlobStore | None) -> list[Route]:
                      ("tracking_number", "carrier")),
         CommandRoute(f"{job}/service-report", "POST", "field_work", f.report, REPORT_FIELDS),
         CommandRoute(f"{job}/second-visit", "POST", "field_work", f.second_visit, ("reason",)),
+        CommandRoute("/products/{serial}/agreements", "POST", "manage_products", f.agreement,
+                     ("code", "starts_on", "ends_on", "level")),
         CommandRoute("/parts/{sku}/receive", "POST", "manage_parts", f.receive_parts,
                      ("warehouse", "qty")),
         CommandRoute("/parts/{sku}/issue", "POST", "issue_parts", f.issue_parts,
@@ -85,9 +95,21 @@ def whole_number(body: Body, field: str) -> int:
     value = body.get(field)
     if value is None:
         raise invalid(field, f"{field} is required")
-    if not isinstance(value, int) or isinstance(value, bool):
+    found = integral(value)
+    if found is None:
         raise invalid(field, f"{field} must be a whole number")
-    return value
+    return found
+
+
+def integral(value: Any) -> int | None:
+    """A JSON whole number: 3, or 3.0 (JSON Schema's integer admits both)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
 
 
 def optional_number(body: Body, field: str) -> float | None:
@@ -115,6 +137,13 @@ def optional_price(body: Body, field: str) -> str | float | None:
     return float(value) if isinstance(value, float) else str(value)
 
 
+def day(body: Body, field: str) -> str:
+    found = optional_date(body, field)
+    if found is None:
+        raise invalid(field, f"{field} is required")
+    return found
+
+
 def moment_text(body: Body, field: str) -> str | None:
     moment = optional_moment(body, field)
     return moment.isoformat() if moment is not None else None
@@ -139,8 +168,8 @@ def parts_used(body: Body) -> tuple[PartUsed, ...]:
         for name in ("sku", "warehouse"):
             if not isinstance(item.get(name), str):
                 raise invalid("parts", f"each part needs {name} (a string)")
-        qty = item.get("qty")
-        if not isinstance(qty, int) or isinstance(qty, bool):
+        qty = integral(item.get("qty"))
+        if qty is None:
             raise invalid("parts", "each part needs qty (a whole number)")
         found.append(PartUsed(item["sku"], item["warehouse"], qty, tuple(serials)))
     return tuple(found)
@@ -223,6 +252,11 @@ class FieldCommands:
     async def second_visit(self, request: Request, who: Principal, body: Body) -> Response:
         return await self._done(RequireSecondVisit(request.path_params["ref"],
                                                    text(body, "reason"), actor=who.email))
+
+    async def agreement(self, request: Request, who: Principal, body: Body) -> Response:
+        return await self._done(AddServiceAgreement(
+            request.path_params["serial"], text(body, "code"), day(body, "starts_on"),
+            day(body, "ends_on"), actor=who.email, level=optional_text(body, "level")), 201)
 
     async def receive_parts(self, request: Request, who: Principal, body: Body) -> Response:
         return await self._done(ReceiveParts(request.path_params["sku"],

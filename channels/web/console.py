@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from channels.web.attachments import number_attachments
+from channels.web.field_context import field_context
 from channels.web.labels import N_
 from channels.web.pages import page, render, web_of
 from channels.web.sessions import SessionUser
@@ -117,7 +118,8 @@ async def request_context(request: Request, user: SessionUser, reference: str
     return {"sr": found, "customer": customer, "reply_channel": reply_channel, "staff": staff,
             "can_urge": user.principal.may("urge"),
             "statuses": STATUSES, "priorities": PRIORITIES, "reply_channels": CHANNELS,
-            "kb_query": kb_query, "articles": articles}
+            "kb_query": kb_query, "articles": articles,
+            **(await field_context(web, user.principal, reference))}
 
 
 def mark_deliveries(timeline: list[dict[str, Any]]) -> None:

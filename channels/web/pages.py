@@ -53,7 +53,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 # The access log's `surface` for reads through the console.
 SURFACE = "console"
 # The views a page shows, which `Web.settle` waits for.
-SHOWN_VIEWS = ("inbox", "timeline", "customers", "knowledge")
+SHOWN_VIEWS = ("inbox", "timeline", "customers", "knowledge", "field_jobs")
 SETTLE_BATCH = 500  # a form adds a few events; a backlog is the runner's to apply
 MAX_FORM_BYTES = 1024 * 1024  # forms without files; uploads have their own limit
 

@@ -16,13 +16,24 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from domain.blobstore import BlobStore
-from domain.errors import InvalidInput, invalid
+from domain.errors import InvalidTransition
 
 MAX_SIGNATURE_BYTES = 512 * 1024
 MAX_SIDE = 4000
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DATA_URL_PREFIX = "data:image/png;base64,"
 FIELD = "signature"
+
+
+class BadSignature(InvalidTransition):
+    """The signature cannot be used as an image (422, like content that cannot
+    be processed: the request itself was well formed)."""
+
+    code = "bad_signature"
+
+
+def invalid(field: str, message: str) -> BadSignature:
+    return BadSignature(message, fields={field: message})
 
 
 def decoded(text: str) -> bytes | None:
@@ -55,7 +66,7 @@ def checked_png(data: bytes) -> bytes:
             if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
                 raise invalid(FIELD, f"the signature image is at most {MAX_SIDE} pixels a side")
             image.load()
-    except InvalidInput:
+    except BadSignature:
         raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise invalid(FIELD, "the signature image is damaged") from None

@@ -20,6 +20,7 @@ from channels.web.chat import chat_routes
 from channels.web.console import console_routes
 from channels.web.customer_pages import customer_routes
 from channels.web.fax_pages import fax_routes
+from channels.web.field_pages import field_routes
 from channels.web.live import LiveFeed, live_routes
 from channels.web.login import login_routes
 from channels.web.pages import Web
@@ -57,6 +58,7 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *request_form_routes(),
         *returns_page_routes(),
         *settlement_routes(),
+        *field_routes(),
         *attachment_routes(),
         *customer_routes(),
         *fax_routes(),

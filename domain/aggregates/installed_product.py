@@ -46,6 +46,7 @@ class InstalledProduct(Aggregate):
             ))),
             "StatusChanged": fields(plain="from_status to_status", personal="reason"),
             "OwnerChanged": fields(plain="from_code to_code"),
+            "AgreementAdded": fields(plain="code level starts_on ends_on"),
         },
     )
 
@@ -103,6 +104,40 @@ class InstalledProduct(Aggregate):
         """None when the warranty end is not known."""
         until = self.details.get("warranty_until")
         return None if not until else date.fromisoformat(until) >= today
+
+    @property
+    def agreements(self) -> list[dict[str, Any]]:
+        # Units registered before service agreements existed have none.
+        return list(self.__dict__.get("_agreements", []))
+
+    def coverage(self, today: date) -> tuple[bool | None, str]:
+        """(covered?, on what basis): a service agreement (服务协议) running today,
+        else the warranty end date; None when neither says anything."""
+        for agreement in self.agreements:
+            if agreement["starts_on"] <= today.isoformat() <= agreement["ends_on"]:
+                return True, f"agreement {agreement['code']} until {agreement['ends_on']}"
+        covered = self.in_warranty(today)
+        if covered is not None:
+            return covered, f"warranty_until {self.details['warranty_until']}"
+        if self.agreements:
+            return False, "no agreement covers today"
+        return None, "no coverage dates"
+
+    def add_agreement(self, code: str, starts_on: str, ends_on: str, level: str | None,
+                      actor: str) -> None:
+        if any(a["code"] == code for a in self.agreements):
+            raise InvalidTransition(f"{self.serial} has an agreement {code} already")
+        if ends_on < starts_on:
+            message = "an agreement ends on or after the day it starts"
+            raise InvalidTransition(message, fields={"ends_on": message})
+        self._agreement_added(code=code, level=level, starts_on=starts_on, ends_on=ends_on,
+                              actor=actor)
+
+    @event("AgreementAdded")
+    def _agreement_added(self, code: str, level: str | None, starts_on: str, ends_on: str,
+                         actor: str) -> None:
+        self.__dict__.setdefault("_agreements", []).append(
+            {"code": code, "level": level, "starts_on": starts_on, "ends_on": ends_on})
 
     def change_details(self, changes: dict[str, Any], actor: str) -> None:
         unknown = sorted(set(changes) - set(DETAIL_FIELDS))

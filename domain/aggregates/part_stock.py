@@ -129,7 +129,8 @@ class PartStock(Aggregate):
                 raise NotInStock(f"{engineer} holds {have} of {self.sku}{where}; cannot "
                                  f"return {qty} unused", fields={"qty": f"at most {have}"})
         elif not fault_label.strip():
-            raise invalid("fault_label", "a faulty part comes back with its fault label (旧件标签)")
+            message = "a faulty part comes back with its fault label (旧件标签)"
+            raise InvalidTransition(message, fields={"fault_label": message})
         self._returned(warehouse=warehouse, engineer=engineer, qty=qty, condition=condition,
                        fault_label=fault_label, reference=reference, actor=actor)
 

@@ -58,6 +58,12 @@ PRICE_TEXT = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?")
 MAX_PRICE = Decimal("10000000")
 
 
+def between(field: str, message: str) -> InvalidTransition:
+    """A rule between fields broken: 422 naming the field (the values are each
+    fine; together they do not make a command)."""
+    return InvalidTransition(message, fields={field: message})
+
+
 def checked_text(field: str, value: str, required: bool = True) -> str:
     """Stripped; the limit applies to what was sent (as the API's schema says)."""
     if len(value) > MAX_TEXT:
@@ -113,7 +119,8 @@ def teams_of(store: Store, email: str) -> list[str]:
 def checked_warranty(store: Store, request: ServiceRequest, stated: str,
                      today: date) -> tuple[str, str]:
     """(warranty, basis): as stated, or for `unknown` what the installed base says
-    about the request's product (its warranty end: the coverage date)."""
+    about the request's product: a service agreement running today, else its
+    warranty end (InstalledProduct.coverage)."""
     if stated != "unknown":
         return stated, "stated"
     if not request.product:
@@ -121,11 +128,8 @@ def checked_warranty(store: Store, request: ServiceRequest, stated: str,
     product = store.get(InstalledProduct, ids.product_id(request.product))
     if product is None or product.customer_code != request.customer_code:
         return "unknown", "product not registered"
-    covered = product.in_warranty(today)
-    if covered is None:
-        return "unknown", "no coverage dates"
-    until = product.details.get("warranty_until")
-    return ("in" if covered else "out"), f"warranty_until {until}"
+    covered, basis = product.coverage(today)
+    return ("unknown" if covered is None else "in" if covered else "out"), basis
 
 
 @handlers(RecordIntake)
@@ -140,15 +144,18 @@ def record_intake(store: Store, c: RecordIntake) -> str:
     if len(c.accepted_by) > MAX_NAME:
         raise invalid("accepted_by", f"accepted_by is at most {MAX_NAME} characters")
     price_policy, price, accepted = None, None, None
+    if len(c.price_policy or "") > MAX_TEXT:
+        raise invalid("price_policy", f"price_policy is at most {MAX_TEXT} characters")
+    price_given = checked_price(c.price)
     if c.mode == "paid":
+        # Rules between fields (no schema states them): 422, with the field named.
         price_policy = (c.price_policy or "").strip()
         if not price_policy:
-            raise invalid("price_policy", "paid service needs the price policy told to the "
+            raise between("price_policy", "paid service needs the price policy told to the "
                                           "customer")
-        price = checked_price(c.price)
         if c.price_accepted is None:
-            raise invalid("price_accepted", "say whether the customer accepted the price")
-        accepted = c.price_accepted
+            raise between("price_accepted", "say whether the customer accepted the price")
+        price, accepted = price_given, c.price_accepted
     request = load_request(store, c.reference)
     if not request.is_open:
         raise InvalidTransition(f"{c.reference} is {request.status}: reopen it first")
@@ -369,9 +376,11 @@ def checked_part(part: PartUsed) -> PartUsed:
     qty = part.qty
     if not isinstance(qty, int) or isinstance(qty, bool) or not 0 < qty <= 1000:
         raise invalid("parts", f"{sku}: qty is a whole number from 1 to 1000")
+    if any(len(s) > 64 for s in part.faulty_serials):
+        raise invalid("parts", f"{sku}: a faulty serial is at most 64 characters")
     serials = tuple(str(s).strip() for s in part.faulty_serials if str(s).strip())
-    if len(serials) > qty or any(len(s) > 64 for s in serials):
-        raise invalid("parts", f"{sku}: at most {qty} faulty serials of up to 64 characters")
+    if len(serials) > qty:
+        raise between("parts", f"{sku}: at most {qty} faulty serials for {qty} parts")
     return PartUsed(sku, warehouse, qty, serials)
 
 

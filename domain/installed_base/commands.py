@@ -40,3 +40,16 @@ class TransferProduct:
     serial: str
     to_code: str
     actor: str
+
+
+@dataclass(frozen=True)
+class AddServiceAgreement:
+    """A service agreement (服务协议) covering the unit from one day to another:
+    it decides warranty at intake (domain.field_service)."""
+
+    serial: str
+    code: str
+    starts_on: str  # YYYY-MM-DD
+    ends_on: str
+    actor: str
+    level: str | None = None

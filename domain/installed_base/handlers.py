@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from domain import ids
 from domain.aggregates.installed_product import InstalledProduct, checked_serial
 from domain.commands import Handlers
 from domain.customers.handlers import load_customer
-from domain.errors import NotFound
+from domain.errors import NotFound, invalid
 from domain.installed_base.commands import (
+    AddServiceAgreement,
     ChangeProductStatus,
     RegisterProduct,
     TransferProduct,
@@ -67,3 +71,25 @@ def change_product_status(store: Store, c: ChangeProductStatus) -> None:
 def transfer_product(store: Store, c: TransferProduct) -> None:
     load_customer(store, c.to_code).require_active()
     store.change(lambda: load_product(store, c.serial), lambda p: p.transfer(c.to_code, c.actor))
+
+
+AGREEMENT_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}")
+
+
+@handlers(AddServiceAgreement)
+def add_service_agreement(store: Store, c: AddServiceAgreement) -> None:
+    code = c.code
+    if not AGREEMENT_CODE.fullmatch(code):
+        raise invalid("code", "an agreement code is 1 to 40 letters, digits, '.', '_', '/' "
+                              "or '-'")
+    days = []
+    for field, value in (("starts_on", c.starts_on), ("ends_on", c.ends_on)):
+        try:
+            days.append(date.fromisoformat(value).isoformat())
+        except ValueError:
+            raise invalid(field, f"{field} must be a date like 2026-11-23") from None
+    level = (c.level or "").strip() or None
+    if len(c.level or "") > 40:
+        raise invalid("level", "a service level is at most 40 characters")
+    store.change(lambda: load_product(store, c.serial),
+                 lambda p: p.add_agreement(code, days[0], days[1], level, c.actor))
