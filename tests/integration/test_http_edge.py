@@ -414,7 +414,7 @@ def test_command_fields_are_the_ones_the_openapi_document_lists(app: Ledgerdesk)
         (method,) = route.methods or ()
         body = OPENAPI["paths"][route.path][method.lower()]["requestBody"]
         schema = body["content"]["application/json"]["schema"]
-        assert set(schema["properties"]) == route.fields, route.path
+        assert set(schema.get("properties", {})) == route.fields, route.path  # NOTHING: {}
         assert schema["additionalProperties"] is False
 
 
