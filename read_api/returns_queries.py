@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import Route
 
-from domain import ids
+from domain import access, ids
 from domain.access import Principal
 from domain.aggregates.return_case import ReturnCase
 from domain.application import Ledgerdesk
@@ -24,6 +24,7 @@ from domain.requests.lookup import load_request
 from domain.returns.handlers import find_case
 from domain.text import unsafe_character
 from projections import product_queries, quality, report_queries, settlement
+from projections.customers import granted_modules
 from projections.registry import ReadModels
 
 
@@ -74,6 +75,10 @@ def returns_query_routes(app: Ledgerdesk, models: ReadModels) -> list[Route]:
         serial = request.path_params["serial"]
         if unsafe_character(serial) is not None:
             raise NotFound(f"no product with serial {serial!r}")
+        if who.is_partner:  # a dealer reads products only with the module granted
+            granted = await run_in_threadpool(granted_modules, models["customers"],
+                                              who.customer_code or "")
+            access.require_module(who, granted, "products")
         return await run_in_threadpool(product_queries.product, models, who, serial)
 
     return [

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from domain.aggregates.return_case import ReturnCase
 from domain.application import Ledgerdesk
-from domain.customers.commands import RegisterCustomer
+from domain.customers.commands import EraseCustomer, RegisterCustomer
 from domain.installed_base.commands import RegisterProduct
 from domain.requests.commands import OpenRequest
 from domain.teams.commands import AddTeamMember, CreateTeam
@@ -264,3 +264,27 @@ def test_a_quality_case_goes_to_the_teams_and_is_concluded(desk: Desk) -> None:
     assert agent.get("/api/v1/quality-cases/QC-00000000").status_code == 404
     page = desk.browser(AGENT).get("/console/quality")
     assert page.status_code == 200 and code in page.text and "B2024-11" in page.text
+
+
+def test_an_erasure_keeps_the_technical_facts_of_a_return(desk: Desk) -> None:
+    ref = desk.open()
+    post(desk.api(ENGINEER), f"/service-requests/{ref}/diagnosis",
+         {"cause": "rotor cracked", "findings": "Customer Li Wei, 13800000001, says it fell"})
+    post(desk.api(AGENT), f"/service-requests/{ref}/judgement",
+         {"decision": "return", "reason": "Mr Li's unit is beyond repair"})
+    post(desk.api(MANAGER), f"/service-requests/{ref}/approval", {"approved": True})
+    desk.app.handle(EraseCustomer("ACME", "PIPL request", actor=ADMIN))
+    desk.project()
+
+    events = desk.app.store.events(ReturnCase.create_id(ref))
+    diagnosed, judged, hand_off = events[0], events[1], events[-1]
+    assert (diagnosed.cause, diagnosed.serial, judged.decision) == ("rotor cracked", SERIAL,
+                                                                    "return")
+    assert "13800000001" not in str(diagnosed.findings) and "Li" not in str(judged.reason)
+    assert (hand_off.decision, hand_off.serial, hand_off.customer_code) == ("return", SERIAL,
+                                                                           "ACME")
+    timeline = desk.api(AGENT).get(f"/api/v1/service-requests/{ref}").json()["timeline"]
+    steps = {e["kind"]: e for e in timeline}
+    assert steps["diagnosis"]["data"]["cause"] == "rotor cracked"
+    assert "13800000001" not in steps["diagnosis"]["body"]
+    assert steps["commercial_hand_off"]["data"]["decision"] == "return"
