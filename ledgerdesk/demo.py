@@ -29,7 +29,7 @@ from domain.requests.commands import (
 )
 from domain.returns.commands import Diagnose, Judge
 from domain.users.commands import AddUser, IssueToken
-from ledgerdesk import demo_account
+from ledgerdesk import demo_account, demo_field
 
 DEMO_PASSWORD = "ledgerdesk-demo"
 ACTOR = "demo-loader"
@@ -144,4 +144,5 @@ def load(app: Ledgerdesk) -> dict[str, str]:
                         "order number\nA replacement ships after manager approval", "faq",
                         actor=ACTOR, tags=["return", "toner"], language="en"))
     demo_account.load(app)  # HUAXIN's orders, shipments, invoices, payments, returns
+    demo_field.load(app, jam)  # spare parts, a service agreement, the jam's intake
     return tokens

@@ -52,8 +52,10 @@ PRICE = {"anyOf": [
     _string("^[0-9]{1,8}(\\.[0-9]{1,2})?$", example="350.00"),
     {"type": "null"},
 ]}
-# An engineer's email, or team:CODE.
-ENGINEER = {**LINE, "example": "engineer@ledgerdesk.example"}
+# An engineer's email, or team:CODE.  The example names nobody in the demo, so that
+# the fuzzer's admin never dispatches a demo request to a real engineer and then
+# (rightly) gets 403 on that engineer's own steps.
+ENGINEER = {**LINE, "example": "nobody.engineer@ledgerdesk.example"}
 PART_USED = {
     "type": "object", "required": ["sku", "warehouse", "qty"], "additionalProperties": False,
     "properties": {"sku": SKU, "warehouse": WAREHOUSE,
@@ -74,6 +76,7 @@ PART = _object(("sku", "stock"), sku={"type": "string"}, stock=STOCK, faulty=STO
                held=_list(_object(("engineer", "reference", "qty"), engineer={"type": "string"},
                                   reference={"type": "string"}, qty={"type": "integer"})))
 REF = {"ref": REFERENCE}
+EMPTY_BODY = _body(())  # `{}`: no fields
 TRACKING = {**TEXT, "maxLength": MAX_TRACKING}
 
 
@@ -102,7 +105,7 @@ FIELD_PATHS: dict[str, Any] = {
               distance_km=DISTANCE, expected_version={"type": ["integer", "null"]})),
     "/service-requests/{ref}/dispatch/accept": _job(
         "Accept the dispatch (the dispatched engineer, or a member of the dispatched team)",
-        NOTHING),
+        EMPTY_BODY),
     "/service-requests/{ref}/dispatch/decline": _job(
         "Decline the dispatch with a reason (the dispatched engineer); never shown to the "
         "customer", _body(("reason",), reason=LINE)),
@@ -111,14 +114,14 @@ FIELD_PATHS: dict[str, Any] = {
         _body(("appointment_at",), appointment_at=MOMENT,
               note={**TEXT, "maxLength": MAX_TEXT})),
     "/service-requests/{ref}/visit/start": _job("Start the on-site visit (the engineer)",
-                                                NOTHING),
+                                                EMPTY_BODY),
     "/service-requests/{ref}/visit/end": _job("End the visit (the engineer)",
                                               _body((), distance_km=DISTANCE)),
     "/service-requests/{ref}/unit/received": _job(
         "Carry-in / mail-in: the unit arrived (staff), with the courier's tracking number",
         _body((), tracking_number=TRACKING, carrier=TRACKING)),
     "/service-requests/{ref}/unit/repaired": _job(
-        "Carry-in / mail-in: the unit is repaired (the engineer)", NOTHING),
+        "Carry-in / mail-in: the unit is repaired (the engineer)", EMPTY_BODY),
     "/service-requests/{ref}/unit/returned": _job(
         "Carry-in / mail-in: the unit went back to the customer (after the report)",
         _body((), tracking_number=TRACKING, carrier=TRACKING)),

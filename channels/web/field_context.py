@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.access import Principal
 from domain.aggregates.field_job import MODES, SITE_MODES, WARRANTY, WORKSHOP_MODES
+from domain.field_service.handlers import teams_of
 from domain.users.handlers import all_users
 from projections import field_queries
 
@@ -35,12 +36,16 @@ async def field_context(web: Any, who: Principal, reference: str) -> dict[str, A
         held = await run_in_threadpool(field_queries.parts_held_for, web.models,
                                        job["engineer"], reference)
     coordinator = any(role in COORDINATOR_ROLES for role in who.roles)
+    mine = job is not None and job["engineer"] == who.email
+    if job is not None and str(job["engineer"] or "").startswith("team:"):
+        # dispatched to a team: each member may accept or decline it
+        mine = job["engineer"] in await run_in_threadpool(teams_of, web.app.store, who.email)
     return {
         "field": job,
         "field_engineers": await run_in_threadpool(engineers, web) if coordinator else [],
         "field_held": held,
         "field_coordinator": coordinator,
-        "field_mine": job is not None and job["engineer"] == who.email,
+        "field_mine": mine,
         "field_modes": MODES, "field_warranty": WARRANTY,
         "field_site": job is not None and job["mode"] in SITE_MODES,
         "field_workshop": job is not None and job["mode"] in WORKSHOP_MODES,

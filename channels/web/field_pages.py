@@ -51,6 +51,7 @@ from domain.field_service.commands import (
     ReturnUnit,
     StartVisit,
 )
+from domain.field_service.handlers import teams_of
 from domain.parts.commands import IssueParts, ReceiveParts, ReturnParts
 from projections import field_queries
 
@@ -224,7 +225,8 @@ async def _again(request: Request, user: SessionUser, reference: str, kept: dict
 async def my_jobs(request: Request, user: SessionUser) -> Response:
     web = web_of(request)
     email = user.principal.email
-    jobs = await run_in_threadpool(field_queries.jobs_of, web.models, email, [])
+    teams = await run_in_threadpool(teams_of, web.app.store, email)
+    jobs = await run_in_threadpool(field_queries.jobs_of, web.models, email, teams)
     held = await run_in_threadpool(field_queries.parts_held_by, web.models, email)
     return render(request, "console/field_jobs.html", nav="field", jobs=jobs, held=held)
 

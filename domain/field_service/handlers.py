@@ -279,16 +279,20 @@ def book_appointment(store: Store, c: BookAppointment) -> None:
 
 def _engineer_step(store: Store, reference: str, actor: str,
                    step: Callable[[FieldJob], list[Aggregate] | None]) -> None:
-    """A step only the engineer the job is with takes."""
+    """A step only the engineer the job is with takes.  Whether the step is next
+    is checked first (422 for anyone), then whose it is (403): nothing is saved
+    either way."""
 
     def change(job: FieldJob) -> list[Aggregate] | None:
         if job.engineer is None or job.stage in ("intake", "dispatched", "declined"):
             if job.mode == "phone":
                 raise InvalidTransition(f"{reference} is a phone answer: no engineer's work")
             raise InvalidTransition(f"{reference} has no accepted dispatch (it is {job.stage})")
-        if job.engineer != actor:
-            raise PermissionDenied(f"{reference} is with {job.engineer}, not with you")
-        return step(job)
+        engineer = job.engineer
+        changed = step(job)
+        if engineer != actor:
+            raise PermissionDenied(f"{reference} is with {engineer}, not with you")
+        return changed
 
     change_job(store, reference, change)
 

@@ -139,3 +139,18 @@ def test_my_jobs_and_the_parts_page(desk: Desk) -> None:
     agent_page = browser(desk, AGENT).get("/console/parts").text
     assert 'data-action="parts-issue"' in agent_page
     assert 'data-action="parts-receive"' not in agent_page
+
+
+def test_a_team_dispatch_shows_in_each_members_jobs(desk: Desk) -> None:
+    ref = desk.open()
+    desk.ok(AGENT, f"/service-requests/{ref}/intake",
+            {"symptom": "x", "warranty": "in", "mode": "on_site"}, 201)
+    desk.ok(AGENT, f"/service-requests/{ref}/dispatch", {"engineer": "team:field"})
+    member = browser(desk, ENGINEER2)  # a member of team field
+    assert f'data-reference="{ref}"' in member.get("/console/field-jobs").text
+    assert 'data-action="field-accept"' in member.get(f"/console/requests/{ref}").text
+    outsider = browser(desk, ENGINEER)
+    assert f'data-reference="{ref}"' not in outsider.get("/console/field-jobs").text
+    assert 'data-action="field-accept"' not in outsider.get(f"/console/requests/{ref}").text
+    submit(member, ref, "accept", {})
+    assert desk.stage(ref) == "accepted"

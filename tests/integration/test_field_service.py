@@ -421,3 +421,31 @@ def test_a_service_agreement_decides_the_warranty(desk: Desk) -> None:
     assert desk.ok(AGENT, f"/service-requests/{later}/intake",
                    {"symptom": "x", "warranty": "unknown", "mode": "phone"},
                    201)["warranty"] == "in"  # its warranty end still covers it
+
+
+def test_erasure_keeps_the_technical_facts_and_seals_the_person(desk: Desk) -> None:
+    from domain.customers.commands import EraseCustomer
+
+    ref = desk.open()
+    desk.ok(AGENT, f"/service-requests/{ref}/intake",
+            {"symptom": "李伟说：无法开机", "warranty": "in", "mode": "on_site"}, 201)
+    desk.ok(AGENT, f"/service-requests/{ref}/dispatch", {"engineer": ENGINEER})
+    desk.ok(ENGINEER, f"/service-requests/{ref}/dispatch/decline", {"reason": "客户电话打不通"})
+    desk.ok(AGENT, f"/service-requests/{ref}/dispatch", {"engineer": ENGINEER})
+    desk.ok(ENGINEER, f"/service-requests/{ref}/dispatch/accept")
+    desk.ok(ENGINEER, f"/service-requests/{ref}/visit/start")
+    desk.ok(ENGINEER, f"/service-requests/{ref}/visit/end")
+    desk.ok(ENGINEER, f"/service-requests/{ref}/service-report",
+            {"cause": "风扇损坏", "actions": "更换风扇", "parts": [], "minutes": 30,
+             "signed_by": "李伟", "signature": png()}, 201)
+    desk.timeline(ref)
+    desk.app.handle(EraseCustomer("ACME", "PIPL request", actor=ADMIN))
+    entries = {e["kind"]: e for e in desk.timeline(ref, ADMIN)}
+    assert entries["intake"]["body"] == "[erased]"
+    assert entries["dispatch_declined"]["body"] == "[erased]"
+    report = entries["service_report"]
+    assert report["data"]["signed_by"] == "[erased]"
+    assert report["data"]["cause"] == "风扇损坏" and report["data"]["minutes"] == 30
+    assert report["attachments"][0]["content_type"] == "image/png"
+    assert report["attachments"][0]["sha256"] == "[erased]"
+    assert desk.get(ADMIN, f"/service-requests/{ref}/field-job")["stage"] == "reported"
