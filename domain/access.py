@@ -61,6 +61,18 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     # them (four eyes: never a revision they wrote, domain.aggregates.knowledge)
     "write_knowledge": STAFF,
     "review_knowledge": frozenset({"manager", "admin"}),
+    # returns (退换货): the engineer diagnoses (admins may do what staff do); the
+    # technical centre (agents, managers) judges; a manager approves
+    # (domain.returns.handlers checks the
+    # person as well: engineers only diagnose, technical-centre members judge)
+    "diagnose_return": frozenset({"engineer", "admin"}),
+    "judge_return": frozenset({"agent", "manager", "admin"}),
+    "approve_return": frozenset({"manager", "admin"}),
+    # quality feedback: any staff raises a case; the quality and product teams
+    # (staff) investigate and conclude it
+    "quality": STAFF,
+    # the engineers' wage settlement: for managers (payroll) and admins
+    "read_settlement": frozenset({"manager", "admin", "auditor"}),
     "log_call": STAFF,
     "manage_customers": STAFF,
     "manage_products": STAFF,

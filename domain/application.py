@@ -43,11 +43,13 @@ from domain.installed_base import handlers as installed_base
 from domain.knowledge import handlers as knowledge
 from domain.notifications import handlers as notifications
 from domain.parts import handlers as parts
+from domain.quality import handlers as quality
 from domain.reminders import handlers as reminders
 from domain.requests import fax as faxes
 from domain.requests import handlers as requests
 from domain.requests import interactions
 from domain.requests.lookup import load_request
+from domain.returns import handlers as returns
 from domain.routing.settings import RoutingSettings
 from domain.sealing import (
     ENVELOPE,
@@ -82,6 +84,8 @@ HANDLERS: dict[type, Handler] = merged(
     complaints.handlers,
     reminders.handlers,
     notifications.handlers,
+    returns.handlers,
+    quality.handlers,
     field_service.handlers,
     parts.handlers,
 )

@@ -19,9 +19,11 @@ from urllib.parse import unquote, urlparse
 from domain.complaints.policy import ComplaintSettings
 from domain.private_files import publish_private_file
 from domain.routing.settings import RoutingSettings
+from domain.settlement.rates import SettlementRates
 from domain.sla.policy import SlaSettings
 from ledgerdesk.complaint_config import ComplaintConfigError, complaint_settings
 from ledgerdesk.routing_config import RoutingConfigError, routing_settings
+from ledgerdesk.settlement_config import SettlementConfigError, settlement_rates
 from ledgerdesk.sla_config import SlaConfigError, sla_settings
 
 PREFIX = "LEDGERDESK_"
@@ -101,6 +103,8 @@ class Settings:
     complaints: ComplaintSettings = field(default_factory=ComplaintSettings)
     # Where new requests go: the file's [routing] table (ledgerdesk.routing_config).
     routing: RoutingSettings = field(default_factory=RoutingSettings)
+    # Engineers' pay per completed job by mode and distance: the file's [settlement].
+    settlement: SettlementRates = field(default_factory=SettlementRates)
 
     @property
     def email_ingest_enabled(self) -> bool:
@@ -147,6 +151,7 @@ def load_settings(
         sla=(sla := _sla(path)),
         complaints=_complaints(path, sla),
         routing=_routing(path),
+        settlement=_settlement(path),
     )
 
 
@@ -172,6 +177,14 @@ def _routing(path: Path) -> RoutingSettings:
     try:
         return routing_settings(data.get("routing"))
     except RoutingConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def _settlement(path: Path) -> SettlementRates:
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    try:
+        return settlement_rates(data.get("settlement"))
+    except SettlementConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
 
 

@@ -20,6 +20,7 @@ from domain.knowledge.commands import (
     PublishArticle,
     SubmitArticle,
 )
+from domain.quality.commands import RaiseQualityCase
 from domain.requests.commands import (
     AddNote,
     Assign,
@@ -31,6 +32,7 @@ from domain.requests.commands import (
     QueueReply,
     RecordInbound,
 )
+from domain.returns.commands import Diagnose, Judge
 from domain.teams.commands import AddTeamMember, CreateTeam
 from domain.users.commands import AddUser, IssueToken
 from ledgerdesk import demo_account, demo_field, demo_workflows
@@ -48,6 +50,9 @@ def is_empty(app: Ledgerdesk) -> bool:
 
 def has_demo_logins(app: Ledgerdesk) -> bool:
     return app.store.find(User, *ids.user_ids(API_EXAMPLE_LOGIN)) is not None
+
+
+ENGINEER = "engineer@ledgerdesk.example"
 
 
 def load(app: Ledgerdesk) -> dict[str, str]:
@@ -116,6 +121,8 @@ def load(app: Ledgerdesk) -> dict[str, str]:
                          "我们的工程师明天上午联系您。", actor="agent@ledgerdesk.example",
                           channel=reply_channel))
     app.handle(AddNote(jam, "保修期内，安排上门服务。", actor="agent@ledgerdesk.example"))
+    app.handle(RaiseQualityCase(jam, "repair", "MX-3000", "B2024-03",
+                                "搓纸轮三个月即磨损，J-17 卡纸反复出现", actor=ENGINEER))
     app.handle(LogCall("demo-call-1", "inbound", "+86 10 6655 0101", now - timedelta(hours=2),
                  actor="agent@ledgerdesk.example", notes="客户来电催办，工程师已出发。",
                  reference=jam, ended_at=now - timedelta(hours=2) + timedelta(minutes=4)))
@@ -126,6 +133,11 @@ def load(app: Ledgerdesk) -> dict[str, str]:
     ))).reference
     app.handle(Escalate(toner, "Dealer return needs manager approval",
                         actor="agent@ledgerdesk.example"))
+    # The return (退换货): diagnosed and judged, waiting for the manager's approval.
+    app.handle(Diagnose(toner, "cartridge housings cracked in transit", actor=ENGINEER,
+                        findings="Outer box crushed on one corner; 3 of 10 cartridges leak."))
+    app.handle(Judge(toner, "exchange", "Transport damage on delivery of order 4471",
+                     actor="agent@ledgerdesk.example"))
     app.handle(RecordInbound(InboundMessage(
         channel="email", external_id="<demo-2@unknown.example.com>",
         sender="buyer@unknown.example.com", subject="Quote for annual maintenance",

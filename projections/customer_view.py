@@ -25,6 +25,12 @@ VISIBLE_DATA: dict[str, frozenset[str]] = {
     "call": frozenset({"started_at", "ended_at"}),
     "status": frozenset({"to"}),
     "satisfaction": frozenset({"score"}),
+    # A return's steps: the stage reached and, once approved, the outcome; never
+    # the cause, the findings, the technical centre's reason or the comment.
+    "diagnosis": frozenset({"stage"}),
+    "judgement": frozenset({"stage"}),
+    "approval": frozenset({"stage", "approved", "decision"}),
+    "commercial_hand_off": frozenset({"stage", "decision"}),
     # field service: the repair's stage, never who declined or why, nor notes
     "dispatch": frozenset({"step", "appointment_at"}),
     "appointment": frozenset({"appointment_at"}),

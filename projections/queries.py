@@ -22,6 +22,7 @@ from projections import customer_view
 from projections.access_log import AccessFilter
 from projections.audit import AuditFilter, audit_events, time_bounds, unknown_subject
 from projections.registry import ReadModels
+from projections.unit_history import part_history
 from projections.view import from_json, iso
 
 QUEUES = ("unassigned", "mine", "pending_customer", "escalated", "sla_at_risk",
@@ -265,6 +266,7 @@ def customer_360(models: ReadModels, who: Principal, code: str) -> dict[str, Any
         product["requests"] = [r["reference"] for r in models["customers"].query(
             "SELECT reference FROM unit_requests WHERE serial = ? ORDER BY reference",
             (product["serial"],))]
+        product["parts"] = unit_parts(models, product["serial"], who)
     return {
         "code": customer["code"],
         "profile": {
@@ -289,6 +291,17 @@ def customer_360(models: ReadModels, who: Principal, code: str) -> dict[str, Any
             "average": round(sum(ratings) / len(ratings), 2) if ratings else None,
         },
     }
+
+
+def unit_parts(models: ReadModels, serial: str, who: Principal) -> list[dict[str, Any]]:
+    """The unit's part replacements (projections.unit_history); customers are not
+    told which engineer did it."""
+    if "unit_history" not in models:
+        return []
+    parts = part_history(models["unit_history"], serial)
+    if who.is_customer_side:
+        parts = [{k: v for k, v in p.items() if k != "engineer"} for p in parts]
+    return parts
 
 
 def audit_filter(params: dict[str, str]) -> AuditFilter:

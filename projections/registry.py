@@ -29,11 +29,14 @@ from projections.knowledge import KnowledgeView
 from projections.knowledge_articles import KnowledgeArticlesView
 from projections.notifications import NotificationsView
 from projections.outbox import OutboxView
+from projections.quality import QualityView
 from projections.reminders import RemindersView
 from projections.reports import ReportsView
 from projections.runner import DecodedEvents, Projector
+from projections.settlement import SettlementView
 from projections.storage import PostgresViewStorage, SQLiteViewStorage, ViewStorage
 from projections.timeline import TimelineView
+from projections.unit_history import UnitHistoryView
 from projections.view import View
 
 VIEW_CLASSES: tuple[type[View], ...] = (
@@ -49,6 +52,9 @@ VIEW_CLASSES: tuple[type[View], ...] = (
     ComplaintsView,
     RemindersView,
     NotificationsView,
+    QualityView,
+    SettlementView,
+    UnitHistoryView,
     FieldJobsView,
 )
 

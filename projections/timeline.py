@@ -14,18 +14,20 @@ from domain.aggregates.service_request import ServiceRequest as SR
 from projections.field_timeline import SCHEMA as FIELD_SCHEMA
 from projections.field_timeline import FieldTimeline
 from projections.redaction import marks
+from projections.timeline_returns import RETURNS_SCHEMA, ReturnsTimeline
 from projections.timeline_workflows import SCHEMA as WORKFLOW_SCHEMA
 from projections.timeline_workflows import WorkflowEntries
 from projections.view import Db, RowBuffer, View, handles, iso, to_json
 
 
-class TimelineView(WorkflowEntries, FieldTimeline, View):
+class TimelineView(WorkflowEntries, ReturnsTimeline, FieldTimeline, View):
     name = "timeline"
     # 2: requests' customers, for erasure; 3: fax pages and verification; 4: SLA;
     # 5: transfers to a team, urges; 6: complaints and reminders; 7: field service
-    # (projections.field_timeline)
-    version = 7
-    tables = ("timeline", "timeline_requests", "timeline_workflows", "timeline_field_jobs")
+    # (projections.field_timeline); 8: return (RMA) steps (projections.timeline_returns)
+    version = 8
+    tables = ("timeline", "timeline_requests", "timeline_workflows", "timeline_field_jobs",
+              "timeline_cases")
     schema = (
         """CREATE TABLE IF NOT EXISTS timeline_requests (
             request_id TEXT PRIMARY KEY,
@@ -51,6 +53,7 @@ class TimelineView(WorkflowEntries, FieldTimeline, View):
         # What a customer may see: the requests they wrote on (queries.own_request_ids).
         "CREATE INDEX IF NOT EXISTS timeline_actor ON timeline (actor)",
         *WORKFLOW_SCHEMA,
+        *RETURNS_SCHEMA,
         *FIELD_SCHEMA,
     )
 

@@ -49,6 +49,7 @@ from read_api.openapi import (
     KB_QUERY_MAX_LENGTH,
     OPENAPI,
 )
+from read_api.returns_queries import returns_query_routes
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ def query_routes(
         guarded("/reports/summary", "read_queues", q.reports_summary),
         *knowledge_query_routes(models),
         *complaint_query_routes(models, access_log),
+        *returns_query_routes(app, models),
         *field_query_routes(models, guarded),
     ]
 

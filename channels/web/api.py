@@ -23,6 +23,7 @@ from channels.web.api_complaints import complaint_routes
 from channels.web.api_customers import customer_routes
 from channels.web.api_field import field_routes
 from channels.web.api_knowledge import knowledge_routes
+from channels.web.api_returns import returns_routes
 from channels.web.auth import principal_of
 from channels.web.json_input import (
     expected_version,
@@ -119,6 +120,7 @@ def command_routes(app: Ledgerdesk, blobs: BlobStore | None = None) -> list[Rout
         *knowledge_routes(app),
         *complaint_routes(app),
         *customer_routes(app),
+        *returns_routes(app),
         *field_routes(app, blobs),
     ]
 

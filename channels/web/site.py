@@ -32,7 +32,9 @@ from channels.web.portal_account import account_routes
 from channels.web.portal_preferences import preference_routes
 from channels.web.reports_pages import reports_routes
 from channels.web.request_forms import request_form_routes
+from channels.web.returns_pages import returns_page_routes
 from channels.web.sessions import SESSION_COOKIE, SESSION_MAX_AGE, SessionBackend
+from channels.web.settlement_pages import settlement_routes
 from channels.web.survey_pages import survey_routes
 from channels.web.team_pages import team_routes
 
@@ -58,6 +60,8 @@ def web_mount(web: Web, feed: LiveFeed, secure_cookies: bool = False) -> BaseRou
         *console_routes(),
         *request_form_routes(),
         *notification_routes(),
+        *returns_page_routes(),
+        *settlement_routes(),
         *field_routes(),
         *attachment_routes(),
         *customer_routes(),

@@ -321,7 +321,8 @@ WRONG_METHODS = [
     ("DELETE", "/inbox", {"GET", "HEAD"}),
     ("POST", "/service-requests/SR-000001", {"GET", "HEAD"}),
     ("GET", "/calls", {"POST"}),
-    ("PUT", "/products/X-1", {"PATCH"}),
+    ("PUT", "/products/X-1", {"GET", "HEAD", "PATCH"}),
+    ("DELETE", "/quality-cases", {"GET", "HEAD", "POST"}),
     ("POST", "/healthz", {"GET", "HEAD"}),
     ("QUERY", "/readyz", {"GET", "HEAD"}),
 ]
@@ -413,7 +414,7 @@ def test_command_fields_are_the_ones_the_openapi_document_lists(app: Ledgerdesk)
         (method,) = route.methods or ()
         body = OPENAPI["paths"][route.path][method.lower()]["requestBody"]
         schema = body["content"]["application/json"]["schema"]
-        assert set(schema["properties"]) == route.fields, route.path
+        assert set(schema.get("properties", {})) == route.fields, route.path  # NOTHING: {}
         assert schema["additionalProperties"] is False
 
 

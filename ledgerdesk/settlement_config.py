@@ -1,0 +1,72 @@
+"""The `[settlement]` section of `ledgerdesk.toml`, read into
+domain.settlement.rates.SettlementRates.
+
+    [settlement]
+    currency = "CNY"
+    [settlement.rates]
+    phone = [{amount = 20}]
+    on_site = [{upto_km = 30, amount = 80}, {upto_km = 100, amount = 150}, {amount = 250}]
+
+A mode left out keeps its default bands; bands go up in distance and only the
+last may be open.  A mistake is a ValueError naming the key, raised at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from domain.settlement.rates import DEFAULT_RATES, Band, SettlementRates
+
+MODES = tuple(DEFAULT_RATES)
+
+
+class SettlementConfigError(ValueError):
+    """Raised with the key at fault; ledgerdesk.config turns it into a ConfigError."""
+
+
+def settlement_rates(section: Mapping[str, Any] | None) -> SettlementRates:
+    if not section:
+        return SettlementRates()
+    if not isinstance(section, Mapping):
+        raise SettlementConfigError("[settlement] must be a table")
+    unknown = set(section) - {"currency", "rates"}
+    if unknown:
+        raise SettlementConfigError(f"settlement: unknown keys {', '.join(sorted(unknown))}")
+    currency = section.get("currency", "CNY")
+    if not isinstance(currency, str) or not currency.strip():
+        raise SettlementConfigError("settlement.currency must be a currency code such as CNY")
+    rates = dict(DEFAULT_RATES)
+    for mode, spec in (section.get("rates") or {}).items():
+        if mode not in MODES:
+            raise SettlementConfigError(
+                f"settlement.rates.{mode}: not a service mode ({', '.join(MODES)})")
+        rates[mode] = _bands(spec, f"settlement.rates.{mode}")
+    return SettlementRates(currency=currency.strip().upper(), rates=rates)
+
+
+def _bands(spec: Any, key: str) -> tuple[Band, ...]:
+    if not isinstance(spec, list) or not spec:
+        raise SettlementConfigError(f"{key} must be a list of {{upto_km, amount}} bands")
+    bands: list[Band] = []
+    for i, band in enumerate(spec):
+        where = f"{key}[{i}]"
+        if not isinstance(band, Mapping) or set(band) - {"upto_km", "amount"}:
+            raise SettlementConfigError(f"{where} takes upto_km and amount")
+        upto = band.get("upto_km")
+        if upto is not None and (isinstance(upto, bool) or not isinstance(upto, int | float)
+                                 or upto <= 0):
+            raise SettlementConfigError(f"{where}.upto_km must be a positive number of km")
+        try:
+            amount = Decimal(str(band.get("amount")))
+        except InvalidOperation:
+            raise SettlementConfigError(f"{where}.amount must be a number") from None
+        if not amount.is_finite() or amount < 0:
+            raise SettlementConfigError(f"{where}.amount must be zero or more")
+        if bands and (bands[-1].upto_km is None or (upto is not None
+                                                     and upto <= bands[-1].upto_km)):
+            raise SettlementConfigError(f"{where}: bands go up in distance; only the last "
+                                        "may leave upto_km out")
+        bands.append(Band(float(upto) if upto is not None else None, amount))
+    return tuple(bands)

@@ -1,0 +1,72 @@
+"""The installed base's part-replacement history (备件更换记录, seed 000/002): every
+part a signed service report used on a unit, with the faulty serials it
+replaced, by the unit's serial — whoever owned the unit then, so the history
+follows the unit (a report's parts, serials and engineer are plain facts and
+survive an erasure of the owner).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.aggregates.field_job import FieldJob
+from projections.storage import ViewStorage
+from projections.view import Db, View, from_json, handles, iso, to_json
+
+
+class UnitHistoryView(View):
+    name = "unit_history"
+    version = 1
+    tables = ("unit_parts", "unit_history_refs")
+    schema = (
+        """CREATE TABLE IF NOT EXISTS unit_history_refs (
+            job_id TEXT PRIMARY KEY,
+            reference TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS unit_parts (
+            position BIGINT NOT NULL,
+            line INTEGER NOT NULL,
+            serial TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            visit INTEGER NOT NULL,
+            sku TEXT NOT NULL,
+            warehouse TEXT NOT NULL,
+            qty INTEGER NOT NULL,
+            faulty_serials TEXT NOT NULL,
+            engineer TEXT NOT NULL,
+            replaced_at TEXT NOT NULL,
+            PRIMARY KEY (position, line)
+        )""",
+        "CREATE INDEX IF NOT EXISTS unit_parts_serial ON unit_parts (serial, position)",
+    )
+
+    @handles(FieldJob.Created)
+    def job_created(self, db: Db, e: Any, position: int) -> None:
+        db.execute("INSERT INTO unit_history_refs (job_id, reference) VALUES (?, ?) "
+                   "ON CONFLICT (job_id) DO NOTHING", (str(e.originator_id), e.reference))
+
+    @handles(FieldJob.ReportFiled)
+    def report_filed(self, db: Db, e: Any, position: int) -> None:
+        if not e.product or not e.parts:
+            return
+        ref = db.one("SELECT reference FROM unit_history_refs WHERE job_id = ?",
+                     (str(e.originator_id),))
+        for line, part in enumerate(e.parts):
+            db.execute(
+                "INSERT INTO unit_parts (position, line, serial, reference, visit, sku, "
+                "warehouse, qty, faulty_serials, engineer, replaced_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (position, line) DO NOTHING",
+                (position, line, e.product, ref["reference"] if ref else "", e.visit,
+                 str(part.get("sku", "")), str(part.get("warehouse", "")),
+                 int(part.get("qty", 0)), to_json(list(part.get("faulty_serials") or [])),
+                 e.engineer, iso(e.timestamp)))
+
+
+def part_history(storage: ViewStorage, serial: str) -> list[dict[str, Any]]:
+    """The unit's part replacements, oldest first."""
+    rows = storage.query(
+        "SELECT reference, visit, sku, warehouse, qty, faulty_serials, engineer, replaced_at "
+        "FROM unit_parts WHERE serial = ? ORDER BY position, line", (serial,))
+    for row in rows:
+        row["faulty_serials"] = from_json(row["faulty_serials"]) or []
+    return rows
