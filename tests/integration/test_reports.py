@@ -3,8 +3,10 @@
 A small known history, each event at a moment pinned by a hand-moved clock
 (the event store stamps events itself, so the test points its stamp at the
 clock), on SQLite and PostgreSQL: the JSON summary's volumes, medians and
-p90s, SLA compliance, backlog, CSAT and workload; the console page for an
-agent and an auditor (403 for a customer); the CSV export.
+p90s (in business hours of the `[sla]` calendar, wall-clock beside them), SLA
+compliance, backlog, CSAT and workload; the console page for an agent and an
+auditor (403 for a customer); the CSV export.  Business hours here are
+Mon–Fri 09:00–18:00 UTC, with 2026-04-06 a holiday.
 """
 
 from __future__ import annotations
@@ -33,12 +35,15 @@ from domain.requests.commands import (
 from domain.users.commands import AddUser, IssueToken
 from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
+from ledgerdesk.sla_config import sla_settings
 from projections.registry import open_read_models
 from tests.integration.test_console import PASSWORD, sign_in
 
 A, B, AUDITOR, LI = "a@desk.cn", "b@desk.cn", "auditor@desk.cn", "li@acme.cn"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 MIN, H, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+SLA = {"hours": {"zone": "UTC", "mon-fri": "09:00-18:00", "holidays": ["2026-04-06"]},
+       "teams": {"NIGHT": {"zone": "UTC", "mon-sun": "18:00-23:00"}}}
 
 
 class History:
@@ -49,7 +54,7 @@ class History:
         self.app, self.clock = app, clock
         app.store.clock = clock
         settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b",
-                            secret_key="k")
+                            secret_key="k", sla=sla_settings(SLA))
         self.models = open_read_models(settings, app)
         self.asgi = create_app(app, self.models, secret_key="s")
 
@@ -119,7 +124,7 @@ def test_the_summary_matches_the_events(history: History) -> None:
     answer = history.api(A).get("/api/v1/reports/summary?from=2026-03-02&to=2026-03-02")
     assert answer.status_code == 200
     report = answer.json()
-    assert report["time_basis"] == "wall_clock"
+    assert report["time_basis"] == "business_time"
     volume = report["volume"]
     assert volume["total"] == 4
     assert {k: v for k, v in volume["by_channel"].items() if v} == {
@@ -128,14 +133,23 @@ def test_the_summary_matches_the_events(history: History) -> None:
         "support": 2, "repair": 1, "complaint": 1}
     # First answers after 30 min, 5 h, 1 h: the median is 1 h, p90 (nearest rank) 5 h.
     first = report["first_response"]
+    # All within Monday's hours, so business time is wall-clock time here.
+    first = report["first_response"]
     assert (first["count"], first["median_seconds"], first["p90_seconds"]) == (3, 3600, 18000)
+    assert first["basis"] == "business_time"
+    assert first["wall_clock"] == {"median_seconds": 3600, "p90_seconds": 18000}
     assert [b["count"] for b in first["histogram"]] == [0, 2, 0, 1, 0, 0]
-    # Resolved after 2 h, 10 h, 4 h.
+    # Resolved after 2 h, 10 h (10:00 to 20:00: 8 business hours, the desk shuts at 18:00), 4 h.
     resolution = report["resolution"]
     assert (resolution["count"], resolution["median_seconds"],
-            resolution["p90_seconds"]) == (3, 14400, 36000)
+            resolution["p90_seconds"]) == (3, 4 * 3600, 8 * 3600)
+    assert resolution["wall_clock"] == {"median_seconds": 4 * 3600, "p90_seconds": 10 * 3600}
     # In time: R1, R3; late: R2 (5 h > 4 h) and R4 (unanswered, due an hour after opening).
-    assert report["sla"] == {"within": 2, "breached": 2, "pending": 0, "compliance": 0.5}
+    # Resolution (targets 40 h normal, 24 h high, 8 h urgent): R4's 8 business hours
+    # run from Monday 12:00 to Tuesday 11:00, so at Tuesday 09:00 it is not yet due.
+    assert report["sla"] == {"within": 2, "breached": 2, "pending": 0, "compliance": 0.5,
+                             "resolution": {"within": 3, "breached": 0, "pending": 1,
+                                            "compliance": 1.0}}
     backlog = report["backlog"]  # R4 (21 h old) and the old request (42 days)
     assert backlog["total"] == 2
     assert [b["count"] for b in backlog["by_age"]] == [1, 0, 0, 0, 1]
@@ -194,7 +208,10 @@ def test_the_csv_export_carries_the_same_figures(history: History) -> None:
     found = {(s, k): v for s, k, v in rows[1:]}
     assert found[("volume", "total")] == "4"
     assert found[("first_response", "median_seconds")] == "3600"
-    assert found[("resolution", "p90_seconds")] == "36000"
+    assert found[("resolution", "p90_seconds")] == "28800"
+    assert found[("resolution_wall_clock", "p90_seconds")] == "36000"
+    assert found[("period", "time_basis")] == "business_time"
+    assert found[("sla_resolution", "pending")] == "1"
     assert found[("satisfaction", "average")] == "3.5"
     assert found[("sla", "compliance")] == "0.5"
     assert found[(f"workload:{B}", "open_assigned")] == "1"
