@@ -31,7 +31,9 @@ from domain.requests.commands import (
     OpenRequest,
     QueueReply,
     RateSatisfaction,
+    Transfer,
 )
+from domain.teams.commands import CreateTeam
 from domain.users.commands import AddUser, IssueToken
 from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
@@ -43,7 +45,8 @@ A, B, AUDITOR, LI = "a@desk.cn", "b@desk.cn", "auditor@desk.cn", "li@acme.cn"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 MIN, H, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 SLA = {"hours": {"zone": "UTC", "mon-fri": "09:00-18:00", "holidays": ["2026-04-06"]},
-       "teams": {"NIGHT": {"zone": "UTC", "mon-sun": "18:00-23:00"}}}
+       "teams": {"night": {"zone": "UTC", "mon-sun": "18:00-23:00"}},
+       "rules": [{"classification": "key_account", "first_response": 0.5}]}
 
 
 class History:
@@ -215,3 +218,50 @@ def test_the_csv_export_carries_the_same_figures(history: History) -> None:
     assert found[("satisfaction", "average")] == "3.5"
     assert found[("sla", "compliance")] == "0.5"
     assert found[(f"workload:{B}", "open_assigned")] == "1"
+
+
+FRIDAY = datetime(2026, 3, 6, 17, 30, tzinfo=UTC)
+EASTER = datetime(2026, 4, 3, 17, 30, tzinfo=UTC)  # a Friday; Monday 2026-04-06 a holiday
+
+
+def test_business_time_skips_the_night_the_weekend_and_holidays(history: History) -> None:
+    """Friday 17:30 to Monday 09:30 is half an hour on Friday and half an hour on
+    Monday: one business hour (64 h of wall-clock time)."""
+    h = history
+    h.at(FRIDAY, RegisterCustomer("BIG", "大客户", actor="setup", classification="key_account"))
+    plain = h.at(FRIDAY, OpenRequest("ACME", "support", "weekend", A, channel="email"))
+    h.at(FRIDAY + 64 * H, QueueReply(plain, "good morning", A))  # Monday 09:30
+    h.at(FRIDAY + 65 * H, ChangeStatus(plain, "resolved", actor=A))  # Monday 10:30
+    vip = h.at(FRIDAY, OpenRequest("BIG", "support", "weekend, key account", A))
+    h.at(FRIDAY + 64 * H, QueueReply(vip, "good morning", A))  # 1 h > its 0.5 h target
+    h.clock.current = FRIDAY + 70 * H
+    h.project()
+    report = h.api(A).get("/api/v1/reports/summary?from=2026-03-06&to=2026-03-06").json()
+    first, resolution = report["first_response"], report["resolution"]
+    assert (first["count"], first["median_seconds"], first["p90_seconds"]) == (2, 3600, 3600)
+    assert first["wall_clock"] == {"median_seconds": 64 * 3600, "p90_seconds": 64 * 3600}
+    assert [b["count"] for b in first["histogram"]] == [0, 2, 0, 0, 0, 0]
+    assert (resolution["count"], resolution["median_seconds"]) == (1, 2 * 3600)
+    assert resolution["wall_clock"]["median_seconds"] == 65 * 3600
+    # ACME's 8 business hours: in time.  BIG (key account, 30 min): due Monday 09:00, late.
+    assert {k: report["sla"][k] for k in ("within", "breached", "pending")} == {
+        "within": 1, "breached": 1, "pending": 0}
+
+    # Over Easter: Friday 17:30, Monday a holiday, answered Tuesday 09:30: one hour.
+    easter = h.at(EASTER, OpenRequest("ACME", "repair", "easter", A, channel="email"))
+    h.at(EASTER + 88 * H, QueueReply(easter, "back from the holiday", A))
+    # A team with its own hours (18:00-23:00 every day): its calendar counts,
+    # from Sunday 20:00 to 22:00, two hours where the default calendar has none.
+    h.app.handle(CreateTeam("night", "Night shift", actor="setup"))
+    night = h.at(EASTER + 50 * H + 30 * MIN, OpenRequest("ACME", "support", "night", A,
+                                                        channel="email"))
+    h.at(EASTER + 50 * H + 30 * MIN, Transfer(night, "team:night", "night shift", actor=A))
+    h.at(EASTER + 52 * H + 30 * MIN, QueueReply(night, "late answer", A))
+    h.project()
+    api = h.api(A)
+    holiday = api.get("/api/v1/reports/summary?from=2026-04-03&to=2026-04-03").json()
+    assert holiday["first_response"]["median_seconds"] == 3600
+    assert holiday["first_response"]["wall_clock"]["median_seconds"] == 88 * 3600
+    team = api.get("/api/v1/reports/summary?from=2026-04-05&to=2026-04-05&team=night").json()
+    assert team["volume"]["total"] == 1
+    assert team["first_response"]["median_seconds"] == 2 * 3600
