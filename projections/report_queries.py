@@ -17,8 +17,8 @@ time of its target (type × classification × priority).  `WALL_CLOCK` is the
 old measure (elapsed seconds, response targets by priority), and the
 wall-clock median and p90 are given beside the business ones
 (`wall_clock`).  The view keeps moments, not durations, so either works
-without a rebuild.  The median is the middle
-value (the mean of the two middle ones for an even count); p90 is the
+without a rebuild.  The backlog's ages are calendar days.  The median is the
+middle value (the mean of the two middle ones for an even count); p90 is the
 nearest-rank 90th percentile, the smallest value with at least 90 % of the
 values at or below it.
 """
@@ -43,7 +43,8 @@ from projections.storage import ViewStorage
 # sla_due_at before business time).
 RESPONSE_TARGETS = {"urgent": timedelta(hours=1), "high": timedelta(hours=4),
                     "normal": timedelta(hours=8), "low": timedelta(hours=24)}
-# First-response histogram: upper bounds in seconds; the last bucket is open.
+# First-response histogram: upper bounds in seconds (of the Timing's basis, business
+# time for the API and the console); the last bucket is open.
 RESPONSE_BUCKETS = (15 * 60, 3600, 4 * 3600, 8 * 3600, 24 * 3600)
 # Backlog ages, upper bounds in days.
 AGE_BUCKETS = (1, 3, 7, 30)
