@@ -68,10 +68,10 @@ def histogram(counts: list[int], names: tuple[str, ...]) -> dict[str, Any]:
             "baseline": 10 + plot, "column": column}
 
 
-def calendar_of(request: Request, team: str | None) -> BusinessCalendar:
-    """The calendar the report measured with (report_queries.timing_of)."""
+def sla_of(request: Request) -> SlaSettings:
+    """The settings the report measured with (report_queries.timing_of)."""
     settings = getattr(web_of(request).models["reports"].view, "sla", None)
-    return (settings if isinstance(settings, SlaSettings) else SlaSettings()).calendar(team)
+    return settings if isinstance(settings, SlaSettings) else SlaSettings()
 
 
 def describe_hours(calendar: BusinessCalendar, locale: Any) -> str:
@@ -126,11 +126,14 @@ async def reports(request: Request, user: SessionUser) -> Response:
         return format_timedelta(timedelta(seconds=seconds), threshold=1.5, format="short",
                                 locale=locale)
 
-    calendar = calendar_of(request, report["team"])
+    sla = sla_of(request)
+    calendar = sla.calendar(report["team"])
+    # Without a team filter, requests of a team with its own hours count in those.
+    team_hours = not report["team"] and any(k.startswith("team:") for k in sla.calendars)
     return render(request, "console/reports.html", nav="reports", params=params,
                   report=report, charts=charts, ages=ages, span=span,
                   hours=describe_hours(calendar, locale), holidays=bool(calendar.holidays),
-                  csv_query=request.url.query)
+                  team_hours=team_hours, csv_query=request.url.query)
 
 
 async def reports_csv(request: Request, user: SessionUser) -> Response:

@@ -201,6 +201,7 @@ def test_the_console_page_draws_the_figures_for_staff_and_auditors(
     assert 'data-figure="sla-resolution">100.0 %' in html
     # The unit is said, with the hours it counts; wall-clock figures beside.
     assert "Times are in business hours:" in html and "holidays excluded" in html
+    assert "teams with their own hours count in theirs" in html  # [sla.teams.night]
     assert 'data-figure="business-hours">Mon–Fri 09:00–18:00 (UTC)<' in html
     assert 'data-figure="resolution-wall-clock">Wall-clock time: median 4 hr' in html
     assert f'data-agent="{A}"' in html
