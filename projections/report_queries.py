@@ -7,10 +7,18 @@ resolutions per agent, and satisfaction ratings, over those that happened in
 only that team's requests count (a request belongs to the team it was last
 transferred to).
 
-Durations are measured by a `Timing` (wall-clock by default: `WALL_CLOCK`);
-business time (domain.sla) plugs in as another `Timing` without touching the
-view, since the view keeps moments, not durations.  The median is the middle
-value (the mean of the two middle ones for an even count); p90 is the
+Durations and due times are measured by a `Timing`, passed in: the API and the
+console pass `business_time(settings)`, built from the `[sla]` settings (the
+same ones the inbox's SLA clocks use): durations are business hours of the
+request's calendar (`SlaSettings.calendar(team)`: its team's own hours when
+`[sla.teams.CODE]` sets them, else the default `[sla.hours]`, holidays
+skipped), and a response or resolution is in time when it came by the due
+time of its target (type × classification × priority).  `WALL_CLOCK` is the
+old measure (elapsed seconds, response targets by priority), and the
+wall-clock median and p90 are given beside the business ones
+(`wall_clock`).  The view keeps moments, not durations, so either works
+without a rebuild.  The backlog's ages are calendar days.  The median is the
+middle value (the mean of the two middle ones for an even count); p90 is the
 nearest-rank 90th percentile, the smallest value with at least 90 % of the
 values at or below it.
 """
@@ -26,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.errors import InvalidInput
+from domain.sla.policy import SlaSettings
 from domain.text import unsafe_character
 from domain.vocabulary import CHANNELS, REQUEST_TYPES
 from projections.storage import ViewStorage
@@ -34,30 +43,57 @@ from projections.storage import ViewStorage
 # sla_due_at before business time).
 RESPONSE_TARGETS = {"urgent": timedelta(hours=1), "high": timedelta(hours=4),
                     "normal": timedelta(hours=8), "low": timedelta(hours=24)}
-# First-response histogram: upper bounds in seconds; the last bucket is open.
+# First-response histogram: upper bounds in seconds (of the Timing's basis, business
+# time for the API and the console); the last bucket is open.
 RESPONSE_BUCKETS = (15 * 60, 3600, 4 * 3600, 8 * 3600, 24 * 3600)
 # Backlog ages, upper bounds in days.
 AGE_BUCKETS = (1, 3, 7, 30)
 
 
+Row = dict[str, Any]  # a report_requests row: type, classification, priority, team...
+
+
 @dataclass(frozen=True)
 class Timing:
-    """How long between two moments, and when a first answer is due."""
+    """How long a request took between two moments, and when a target fell due
+    (None: no promise of that kind)."""
 
     basis: str  # "wall_clock" | "business_time"
-    duration: Callable[[datetime, datetime], float]  # seconds from start to end
-    response_due: Callable[[datetime, str], datetime]  # (opened, priority) -> due
+    duration: Callable[[Row, datetime, datetime], float]  # seconds from start to end
+    due: Callable[[Row, str, datetime], datetime | None]  # (row, target, opened) -> due
 
 
-def _wall_duration(start: datetime, end: datetime) -> float:
+def _wall_duration(row: Row, start: datetime, end: datetime) -> float:
     return (end - start).total_seconds()
 
 
-def _wall_due(opened: datetime, priority: str) -> datetime:
-    return opened + RESPONSE_TARGETS.get(priority, RESPONSE_TARGETS["normal"])
+def _wall_due(row: Row, target: str, opened: datetime) -> datetime | None:
+    if target != "first_response":
+        return None
+    return opened + RESPONSE_TARGETS.get(row["priority"], RESPONSE_TARGETS["normal"])
 
 
 WALL_CLOCK = Timing("wall_clock", _wall_duration, _wall_due)
+
+
+def business_time(sla: SlaSettings) -> Timing:
+    """Business hours of the request's calendar, the targets of its SLA."""
+
+    def duration(row: Row, start: datetime, end: datetime) -> float:
+        return sla.calendar(row["team"]).between(start, end).total_seconds()
+
+    def due(row: Row, target: str, opened: datetime) -> datetime | None:
+        wanted = sla.targets(row["type"], row["classification"] or "", row["priority"])
+        promise = wanted.get(target)
+        return None if promise is None else sla.calendar(row["team"]).add(opened, promise)
+
+    return Timing("business_time", duration, due)
+
+
+def timing_of(storage: ViewStorage) -> Timing:
+    """Business time by the SLA settings the reports view was built with."""
+    settings = getattr(storage.view, "sla", None)
+    return business_time(settings if isinstance(settings, SlaSettings) else SlaSettings())
 
 
 def median(values: Sequence[float]) -> float | None:
@@ -72,11 +108,14 @@ def p90(values: Sequence[float]) -> float | None:
 
 
 def summary(storage: ViewStorage, start: datetime, end: datetime, now: datetime,
-            team: str | None = None, timing: Timing = WALL_CLOCK) -> dict[str, Any]:
+            team: str | None = None, timing: Timing | None = None) -> dict[str, Any]:
+    """The figures; `timing` defaults to business time (`timing_of(storage)`)."""
+    timing = timing or timing_of(storage)
     lo, hi = int(start.timestamp()), int(end.timestamp())
     team_sql, team_args = (" AND team = ?", [team]) if team else ("", [])
     opened = storage.query(
-        "SELECT channel, type, priority, opened_epoch, first_response_epoch, resolved_epoch "
+        "SELECT channel, type, priority, classification, team, opened_epoch, "
+        "first_response_epoch, resolved_epoch "
         f"FROM report_requests WHERE opened_epoch >= ? AND opened_epoch < ?{team_sql}",
         [lo, hi, *team_args])
     backlog = storage.query(
@@ -101,7 +140,8 @@ def summary(storage: ViewStorage, start: datetime, end: datetime, now: datetime,
         "volume": _volume(opened),
         "first_response": _times(opened, "first_response_epoch", timing, histogram=True),
         "resolution": _times(opened, "resolved_epoch", timing),
-        "sla": _sla(opened, timing, now),
+        "sla": {**_sla(opened, "first_response", "first_response_epoch", timing, now),
+                "resolution": _sla(opened, "resolution", "resolved_epoch", timing, now)},
         "backlog": _backlog(backlog, now),
         "satisfaction": _satisfaction([int(r["score"]) for r in ratings]),
         "urges": {"count": int(urges[0]["n"]) if urges else 0},
@@ -125,10 +165,13 @@ def _moment(epoch: Any) -> datetime:
 
 def _times(rows: list[dict[str, Any]], column: str, timing: Timing,
            histogram: bool = False) -> dict[str, Any]:
-    values = [timing.duration(_moment(r["opened_epoch"]), _moment(r[column]))
-              for r in rows if r[column] is not None]
-    found: dict[str, Any] = {"count": len(values), "median_seconds": median(values),
-                             "p90_seconds": p90(values)}
+    done = [r for r in rows if r[column] is not None]
+    values = [timing.duration(r, _moment(r["opened_epoch"]), _moment(r[column])) for r in done]
+    found: dict[str, Any] = {"count": len(values), "basis": timing.basis,
+                             "median_seconds": median(values), "p90_seconds": p90(values)}
+    if timing.basis != WALL_CLOCK.basis:
+        elapsed = [float(r[column] - r["opened_epoch"]) for r in done]
+        found["wall_clock"] = {"median_seconds": median(elapsed), "p90_seconds": p90(elapsed)}
     if histogram:
         counts = [0] * (len(RESPONSE_BUCKETS) + 1)
         for value in values:
@@ -139,12 +182,16 @@ def _times(rows: list[dict[str, Any]], column: str, timing: Timing,
     return found
 
 
-def _sla(rows: list[dict[str, Any]], timing: Timing, now: datetime) -> dict[str, Any]:
-    """Responded before the due time, or not; an unanswered request counts once due."""
+def _sla(rows: list[dict[str, Any]], target: str, column: str, timing: Timing,
+         now: datetime) -> dict[str, Any]:
+    """Done (answered, resolved) by the due time, or not; a request not done yet
+    counts as late once due, as pending before; one without a promise not at all."""
     within = breached = pending = 0
     for r in rows:
-        due = timing.response_due(_moment(r["opened_epoch"]), r["priority"])
-        answered = r["first_response_epoch"]
+        due = timing.due(r, target, _moment(r["opened_epoch"]))
+        if due is None:
+            continue
+        answered = r[column]
         if answered is not None:
             if _moment(answered) <= due:
                 within += 1
@@ -208,11 +255,15 @@ def csv_rows(report: dict[str, Any]) -> list[list[str]]:
     rows += [["volume_by_channel", k, str(v)] for k, v in report["volume"]["by_channel"].items()]
     rows += [["volume_by_type", k, str(v)] for k, v in report["volume"]["by_type"].items()]
     for section in ("first_response", "resolution"):
+        times = report[section]
         for key in ("count", "median_seconds", "p90_seconds"):
-            value = report[section][key]
-            rows.append([section, key, "" if value is None else f"{value:g}"])
-    for key, value in report["sla"].items():
-        rows.append(["sla", key, "" if value is None else f"{value:g}"])
+            rows.append([section, key, _number(times[key])])
+        for key, value in (times.get("wall_clock") or {}).items():
+            rows.append([f"{section}_wall_clock", key, _number(value)])
+    for target in ("", "resolution"):
+        figures = report["sla"][target] if target else report["sla"]
+        for key in ("within", "breached", "pending", "compliance"):
+            rows.append(["sla_resolution" if target else "sla", key, _number(figures[key])])
     rows += [["backlog_by_age_days", "" if b["upto_days"] is None else f"<{b['upto_days']}",
               str(b["count"])] for b in report["backlog"]["by_age"]]
     csat = report["satisfaction"]
@@ -224,6 +275,13 @@ def csv_rows(report: dict[str, Any]) -> list[list[str]]:
         for key in ("open_assigned", "replies_sent", "resolved"):
             rows.append([f"workload:{agent['agent']}", key, str(agent[key])])
     return rows
+
+
+def _number(value: float | None) -> str:
+    """Whole numbers in full (`:g` would write 1.2e+06 seconds), others rounded."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(round(value, 4))
 
 
 MAX_TEAM = 64

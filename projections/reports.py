@@ -6,7 +6,9 @@ seconds), one row per reply an agent sent, per resolution and per rating, and
 daily counts by channel and type.  The rows keep moments, not durations: the
 durations and the SLA's due times are computed when the report is read
 (projections.report_queries), by functions passed in, so wall-clock time can
-give way to business time (domain.sla) without a rebuild.
+give way to business time (domain.sla) without a rebuild.  The customer's
+classification at opening is kept beside the type and priority, since the SLA
+targets depend on all three (domain.sla.policy).
 `first_response_seconds` and `resolution_seconds` stay as wall-clock seconds
 for the simple readers that had them.  Nothing personal is kept: staff actors
 only (a customer's own actions are kept without their actor).
@@ -18,8 +20,11 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from domain import ids
+from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest as SR
 from domain.personal import CHANNEL_ACTOR_PREFIXES
+from domain.sla.policy import SlaSettings
 from projections.view import Db, View, handles, iso
 
 
@@ -27,10 +32,11 @@ class ReportsView(View):
     name = "reports"
     # 2: opened_epoch; 3: an acknowledgement is not the first response; 4: moments,
     # priority, team and assignee, replies, resolutions and ratings for the summary
-    # 5: urges (催办) and transfers to a team's queue
-    version = 5
+    # 5: urges (催办) and transfers to a team's queue; 6: the customer's classification,
+    # for business-time SLA targets
+    version = 6
     tables = ("report_requests", "report_daily", "report_replies", "report_resolutions",
-              "report_ratings", "report_urges")
+              "report_ratings", "report_urges", "report_customer_classes")
     schema = (
         """CREATE TABLE IF NOT EXISTS report_requests (
             id TEXT PRIMARY KEY,
@@ -48,7 +54,12 @@ class ReportsView(View):
             first_response_seconds BIGINT,
             resolution_seconds BIGINT,
             satisfaction INTEGER,
-            urges INTEGER NOT NULL DEFAULT 0
+            urges INTEGER NOT NULL DEFAULT 0,
+            classification TEXT NOT NULL DEFAULT ''
+        )""",
+        """CREATE TABLE IF NOT EXISTS report_customer_classes (
+            customer_id TEXT PRIMARY KEY,
+            classification TEXT NOT NULL
         )""",
         "CREATE INDEX IF NOT EXISTS report_requests_opened ON report_requests (opened_epoch)",
         """CREATE TABLE IF NOT EXISTS report_daily (
@@ -84,7 +95,10 @@ class ReportsView(View):
         "CREATE INDEX IF NOT EXISTS report_urges_at ON report_urges (at_epoch)",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, sla: SlaSettings | None = None) -> None:
+        # The SLA settings are not used to project: report_queries reads them
+        # from here to measure business time when a report is asked for.
+        self.sla = sla or SlaSettings()
         # Daily counts are summed in memory for one transaction and written once
         # at its end: a busy day is a handful of rows updated thousands of times.
         self._opened: Counter[tuple[str, str, str]] = Counter()  # (day, channel, type)
@@ -119,15 +133,39 @@ class ReportsView(View):
                 (day, channel, request_type, opened, interactions),
             )
 
+    @classmethod
+    def configured(cls, location: Any) -> ReportsView:
+        return cls(getattr(location, "sla", None))
+
+    @handles(Customer.Registered)
+    def customer_registered(self, db: Db, e: Any, position: int) -> None:
+        self._classify(db, e, e.classification)
+
+    @handles(Customer.ProfileChanged)
+    def customer_changed_profile(self, db: Db, e: Any, position: int) -> None:
+        if isinstance(e.changes, dict) and isinstance(e.changes.get("classification"), str):
+            self._classify(db, e, e.changes["classification"])
+
+    def _classify(self, db: Db, e: Any, classification: str) -> None:
+        # Keyed by the customer's id: ProfileChanged does not repeat the code.
+        db.execute("""INSERT INTO report_customer_classes (customer_id, classification)
+                      VALUES (?, ?) ON CONFLICT (customer_id)
+                      DO UPDATE SET classification = EXCLUDED.classification""",
+                   (str(e.originator_id), classification))
+
     @handles(SR.Opened)
     def opened(self, db: Db, e: Any, position: int) -> None:
         request = str(e.originator_id)
+        # The classification when the request opened, as the inbox's SLA clock read it.
+        known = db.one("SELECT classification FROM report_customer_classes "
+                       "WHERE customer_id = ?", (str(ids.customer_id(e.customer_code)),))
         db.execute(
             "INSERT INTO report_requests (id, reference, channel, type, status, opened_at, "
-            "opened_epoch, priority) VALUES (?, ?, ?, ?, 'new', ?, ?, ?) "
+            "opened_epoch, priority, classification) VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?) "
             "ON CONFLICT (id) DO NOTHING",
             (request, e.reference, e.channel, e.request_type, iso(e.timestamp),
-             _epoch(e.timestamp), e.priority or "normal"),
+             _epoch(e.timestamp), e.priority or "normal",
+             known["classification"] if known else ""),
         )
         self._types[request] = e.request_type
         self._opened[(_day(e.timestamp), e.channel, e.request_type)] += 1

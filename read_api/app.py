@@ -225,7 +225,7 @@ class Queries:
         return {"items": results}
 
     async def reports_summary(self, request: Request, who: Principal) -> Any:
-        """Staff and auditors; figures in wall-clock time (projections.report_queries)."""
+        """Staff and auditors; times in business hours (projections.report_queries)."""
         now = self.app.clock.now()
         start, end, team = report_queries.period(dict(request.query_params), now)
         return await run_in_threadpool(report_queries.summary, self.models["reports"],

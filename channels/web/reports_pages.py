@@ -6,7 +6,9 @@ charts drawn here as SVG: bars for volume by channel and by type, a histogram
 of first-response times.  No chart library and no script: the page works
 under the CSP that forbids inline styles and foreign scripts, and the shapes'
 geometry is computed here, so the template only places rectangles.
-Times are wall-clock (business time arrives with the SLA module).
+Times are business hours of the `[sla]` calendar (projections.report_queries),
+and the page says which hours those are, so a manager reads "1 h" after a
+weekend as one working hour; the wall-clock figures are shown beside them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import io
 from datetime import timedelta
 from typing import Any
 
-from babel.dates import format_timedelta
+from babel.dates import format_timedelta, get_day_names
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,7 +26,9 @@ from starlette.responses import Response
 from channels.web.labels import N_
 from channels.web.pages import domain_message, formatter_of, page, render, web_of
 from channels.web.sessions import SessionUser
+from domain.business_time import BusinessCalendar
 from domain.errors import DomainError
+from domain.sla.policy import SlaSettings
 from projections import report_queries
 from projections.report_queries import AGE_BUCKETS, RESPONSE_BUCKETS
 
@@ -64,6 +68,33 @@ def histogram(counts: list[int], names: tuple[str, ...]) -> dict[str, Any]:
             "baseline": 10 + plot, "column": column}
 
 
+def sla_of(request: Request) -> SlaSettings:
+    """The settings the report measured with (report_queries.timing_of)."""
+    settings = getattr(web_of(request).models["reports"].view, "sla", None)
+    return settings if isinstance(settings, SlaSettings) else SlaSettings()
+
+
+def describe_hours(calendar: BusinessCalendar, locale: Any) -> str:
+    """"Mon–Fri 09:00–18:00 (Asia/Shanghai)": consecutive days with the same
+    windows as one range, in the reader's language."""
+    names = get_day_names("abbreviated", locale=locale)
+    groups: list[tuple[int, int, tuple[Any, ...]]] = []
+    for day in range(7):
+        windows = tuple(calendar.hours.get(day, ()))
+        if groups and groups[-1][2] == windows and groups[-1][1] == day - 1:
+            groups[-1] = (groups[-1][0], day, windows)
+        else:
+            groups.append((day, day, windows))
+    parts = []
+    for first, last, windows in groups:
+        if not windows:
+            continue
+        days = names[first] if first == last else f"{names[first]}–{names[last]}"
+        spans = ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in windows)
+        parts.append(f"{days} {spans}")
+    return f"{'; '.join(parts)} ({calendar.zone})"
+
+
 async def _report(request: Request) -> dict[str, Any]:
     web = web_of(request)
     now = web.app.clock.now()
@@ -95,9 +126,14 @@ async def reports(request: Request, user: SessionUser) -> Response:
         return format_timedelta(timedelta(seconds=seconds), threshold=1.5, format="short",
                                 locale=locale)
 
+    sla = sla_of(request)
+    calendar = sla.calendar(report["team"])
+    # Without a team filter, requests of a team with its own hours count in those.
+    team_hours = not report["team"] and any(k.startswith("team:") for k in sla.calendars)
     return render(request, "console/reports.html", nav="reports", params=params,
                   report=report, charts=charts, ages=ages, span=span,
-                  csv_query=request.url.query)
+                  hours=describe_hours(calendar, locale), holidays=bool(calendar.holidays),
+                  team_hours=team_hours, csv_query=request.url.query)
 
 
 async def reports_csv(request: Request, user: SessionUser) -> Response:

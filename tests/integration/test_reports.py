@@ -3,8 +3,10 @@
 A small known history, each event at a moment pinned by a hand-moved clock
 (the event store stamps events itself, so the test points its stamp at the
 clock), on SQLite and PostgreSQL: the JSON summary's volumes, medians and
-p90s, SLA compliance, backlog, CSAT and workload; the console page for an
-agent and an auditor (403 for a customer); the CSV export.
+p90s (in business hours of the `[sla]` calendar, wall-clock beside them), SLA
+compliance, backlog, CSAT and workload; the console page for an agent and an
+auditor (403 for a customer); the CSV export.  Business hours here are
+Mon–Fri 09:00–18:00 UTC, with 2026-04-06 a holiday.
 """
 
 from __future__ import annotations
@@ -29,16 +31,22 @@ from domain.requests.commands import (
     OpenRequest,
     QueueReply,
     RateSatisfaction,
+    Transfer,
 )
+from domain.teams.commands import CreateTeam
 from domain.users.commands import AddUser, IssueToken
 from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
+from ledgerdesk.sla_config import sla_settings
 from projections.registry import open_read_models
 from tests.integration.test_console import PASSWORD, sign_in
 
 A, B, AUDITOR, LI = "a@desk.cn", "b@desk.cn", "auditor@desk.cn", "li@acme.cn"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 MIN, H, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+SLA = {"hours": {"zone": "UTC", "mon-fri": "09:00-18:00", "holidays": ["2026-04-06"]},
+       "teams": {"night": {"zone": "UTC", "mon-sun": "18:00-23:00"}},
+       "rules": [{"classification": "key_account", "first_response": 0.5}]}
 
 
 class History:
@@ -49,7 +57,7 @@ class History:
         self.app, self.clock = app, clock
         app.store.clock = clock
         settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b",
-                            secret_key="k")
+                            secret_key="k", sla=sla_settings(SLA))
         self.models = open_read_models(settings, app)
         self.asgi = create_app(app, self.models, secret_key="s")
 
@@ -119,7 +127,7 @@ def test_the_summary_matches_the_events(history: History) -> None:
     answer = history.api(A).get("/api/v1/reports/summary?from=2026-03-02&to=2026-03-02")
     assert answer.status_code == 200
     report = answer.json()
-    assert report["time_basis"] == "wall_clock"
+    assert report["time_basis"] == "business_time"
     volume = report["volume"]
     assert volume["total"] == 4
     assert {k: v for k, v in volume["by_channel"].items() if v} == {
@@ -128,14 +136,23 @@ def test_the_summary_matches_the_events(history: History) -> None:
         "support": 2, "repair": 1, "complaint": 1}
     # First answers after 30 min, 5 h, 1 h: the median is 1 h, p90 (nearest rank) 5 h.
     first = report["first_response"]
+    # All within Monday's hours, so business time is wall-clock time here.
+    first = report["first_response"]
     assert (first["count"], first["median_seconds"], first["p90_seconds"]) == (3, 3600, 18000)
+    assert first["basis"] == "business_time"
+    assert first["wall_clock"] == {"median_seconds": 3600, "p90_seconds": 18000}
     assert [b["count"] for b in first["histogram"]] == [0, 2, 0, 1, 0, 0]
-    # Resolved after 2 h, 10 h, 4 h.
+    # Resolved after 2 h, 10 h (10:00 to 20:00: 8 business hours, the desk shuts at 18:00), 4 h.
     resolution = report["resolution"]
     assert (resolution["count"], resolution["median_seconds"],
-            resolution["p90_seconds"]) == (3, 14400, 36000)
+            resolution["p90_seconds"]) == (3, 4 * 3600, 8 * 3600)
+    assert resolution["wall_clock"] == {"median_seconds": 4 * 3600, "p90_seconds": 10 * 3600}
     # In time: R1, R3; late: R2 (5 h > 4 h) and R4 (unanswered, due an hour after opening).
-    assert report["sla"] == {"within": 2, "breached": 2, "pending": 0, "compliance": 0.5}
+    # Resolution (targets 40 h normal, 24 h high, 8 h urgent): R4's 8 business hours
+    # run from Monday 12:00 to Tuesday 11:00, so at Tuesday 09:00 it is not yet due.
+    assert report["sla"] == {"within": 2, "breached": 2, "pending": 0, "compliance": 0.5,
+                             "resolution": {"within": 3, "breached": 0, "pending": 1,
+                                            "compliance": 1.0}}
     backlog = report["backlog"]  # R4 (21 h old) and the old request (42 days)
     assert backlog["total"] == 2
     assert [b["count"] for b in backlog["by_age"]] == [1, 0, 0, 0, 1]
@@ -181,6 +198,12 @@ def test_the_console_page_draws_the_figures_for_staff_and_auditors(
     assert html.count('class="chart-bar"') + html.count('class="chart-bar alt"') == 6 + 7 + 6
     assert 'data-figure="csat-average">3.5<' in html
     assert 'data-figure="sla">50.0 %' in html
+    assert 'data-figure="sla-resolution">100.0 %' in html
+    # The unit is said, with the hours it counts; wall-clock figures beside.
+    assert "Times are in business hours:" in html and "holidays excluded" in html
+    assert "teams with their own hours count in theirs" in html  # [sla.teams.night]
+    assert 'data-figure="business-hours">Mon–Fri 09:00–18:00 (UTC)<' in html
+    assert 'data-figure="resolution-wall-clock">Wall-clock time: median 4 hr' in html
     assert f'data-agent="{A}"' in html
     assert "<script" not in html.split("</header>", 1)[1] and "style=" not in html
 
@@ -194,7 +217,57 @@ def test_the_csv_export_carries_the_same_figures(history: History) -> None:
     found = {(s, k): v for s, k, v in rows[1:]}
     assert found[("volume", "total")] == "4"
     assert found[("first_response", "median_seconds")] == "3600"
-    assert found[("resolution", "p90_seconds")] == "36000"
+    assert found[("resolution", "p90_seconds")] == "28800"
+    assert found[("resolution_wall_clock", "p90_seconds")] == "36000"
+    assert found[("period", "time_basis")] == "business_time"
+    assert found[("sla_resolution", "pending")] == "1"
     assert found[("satisfaction", "average")] == "3.5"
     assert found[("sla", "compliance")] == "0.5"
     assert found[(f"workload:{B}", "open_assigned")] == "1"
+
+
+FRIDAY = datetime(2026, 3, 6, 17, 30, tzinfo=UTC)
+EASTER = datetime(2026, 4, 3, 17, 30, tzinfo=UTC)  # a Friday; Monday 2026-04-06 a holiday
+
+
+def test_business_time_skips_the_night_the_weekend_and_holidays(history: History) -> None:
+    """Friday 17:30 to Monday 09:30 is half an hour on Friday and half an hour on
+    Monday: one business hour (64 h of wall-clock time)."""
+    h = history
+    h.at(FRIDAY, RegisterCustomer("BIG", "大客户", actor="setup", classification="key_account"))
+    plain = h.at(FRIDAY, OpenRequest("ACME", "support", "weekend", A, channel="email"))
+    h.at(FRIDAY + 64 * H, QueueReply(plain, "good morning", A))  # Monday 09:30
+    h.at(FRIDAY + 65 * H, ChangeStatus(plain, "resolved", actor=A))  # Monday 10:30
+    vip = h.at(FRIDAY, OpenRequest("BIG", "support", "weekend, key account", A))
+    h.at(FRIDAY + 64 * H, QueueReply(vip, "good morning", A))  # 1 h > its 0.5 h target
+    h.clock.current = FRIDAY + 70 * H
+    h.project()
+    report = h.api(A).get("/api/v1/reports/summary?from=2026-03-06&to=2026-03-06").json()
+    first, resolution = report["first_response"], report["resolution"]
+    assert (first["count"], first["median_seconds"], first["p90_seconds"]) == (2, 3600, 3600)
+    assert first["wall_clock"] == {"median_seconds": 64 * 3600, "p90_seconds": 64 * 3600}
+    assert [b["count"] for b in first["histogram"]] == [0, 2, 0, 0, 0, 0]
+    assert (resolution["count"], resolution["median_seconds"]) == (1, 2 * 3600)
+    assert resolution["wall_clock"]["median_seconds"] == 65 * 3600
+    # ACME's 8 business hours: in time.  BIG (key account, 30 min): due Monday 09:00, late.
+    assert {k: report["sla"][k] for k in ("within", "breached", "pending")} == {
+        "within": 1, "breached": 1, "pending": 0}
+
+    # Over Easter: Friday 17:30, Monday a holiday, answered Tuesday 09:30: one hour.
+    easter = h.at(EASTER, OpenRequest("ACME", "repair", "easter", A, channel="email"))
+    h.at(EASTER + 88 * H, QueueReply(easter, "back from the holiday", A))
+    # A team with its own hours (18:00-23:00 every day): its calendar counts,
+    # from Sunday 20:00 to 22:00, two hours where the default calendar has none.
+    h.app.handle(CreateTeam("night", "Night shift", actor="setup"))
+    night = h.at(EASTER + 50 * H + 30 * MIN, OpenRequest("ACME", "support", "night", A,
+                                                        channel="email"))
+    h.at(EASTER + 50 * H + 30 * MIN, Transfer(night, "team:night", "night shift", actor=A))
+    h.at(EASTER + 52 * H + 30 * MIN, QueueReply(night, "late answer", A))
+    h.project()
+    api = h.api(A)
+    holiday = api.get("/api/v1/reports/summary?from=2026-04-03&to=2026-04-03").json()
+    assert holiday["first_response"]["median_seconds"] == 3600
+    assert holiday["first_response"]["wall_clock"]["median_seconds"] == 88 * 3600
+    team = api.get("/api/v1/reports/summary?from=2026-04-05&to=2026-04-05&team=night").json()
+    assert team["volume"]["total"] == 1
+    assert team["first_response"]["median_seconds"] == 2 * 3600
