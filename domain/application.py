@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import Application, LRUCache
+from eventsourcing.application import Application, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import PersistenceError, Recording
 from eventsourcing.utils import resolve_topic
@@ -32,6 +32,7 @@ from domain.aggregates.installed_product import InstalledProduct
 from domain.aggregates.knowledge import KnowledgeArticle
 from domain.aggregates.service_request import ServiceRequest
 from domain.aggregates.user import User
+from domain.cache import CoherentRepository
 from domain.chat_links import handlers as chat_links
 from domain.clock import Clock
 from domain.commands import Handler, merged
@@ -39,6 +40,7 @@ from domain.customers import erasure
 from domain.customers import handlers as customers
 from domain.installed_base import handlers as installed_base
 from domain.knowledge import handlers as knowledge
+from domain.requests import batch as batches
 from domain.requests import fax as faxes
 from domain.requests import handlers as requests
 from domain.requests import interactions
@@ -64,6 +66,7 @@ HANDLERS: dict[type, Handler] = merged(
     erasure.handlers,
     requests.handlers,
     interactions.handlers,
+    batches.handlers,
     chat_links.handlers,
     faxes.handlers,
     users.handlers,
@@ -126,11 +129,38 @@ class Ledgerdesk(Application[UUID]):
             self.construct_transcoder(), self.keys, compressor=self.factory.compressor()
         )
 
+    def construct_repository(self) -> Repository[UUID]:
+        size = int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 0)
+        if size <= 0:
+            return super().construct_repository()
+        return CoherentRepository(self.events, self.recorder, size)
+
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The one write path: tells the mapper whose key seals each aggregate's events."""
-        owners = {a.id: owner_of(a) for a in objs if isinstance(a, Aggregate)}
-        with sealing_for(owners):
-            return super().save(*objs, **kwargs)
+        aggregates = [a for a in objs if isinstance(a, Aggregate)]
+        owners = {a.id: owner_of(a) for a in aggregates}
+        if len(aggregates) != len(objs):  # events or None among them: the library's way
+            with sealing_for(owners):
+                return super().save(*objs, **kwargs)
+        # The library's save less its checks against typing Protocols, which were
+        # a fifth of a recorded interaction's time: ours are always Aggregates.
+        processing = ProcessingEvent[UUID]()
+        for aggregate in aggregates:
+            processing.events.extend(aggregate.collect_events())
+            processing.aggregates[aggregate.id] = aggregate
+        processing.saved_kwargs.update(kwargs)
+        repository = self.repository
+        try:
+            with sealing_for(owners):
+                recordings = self._record(processing)
+        except BaseException:
+            if isinstance(repository, CoherentRepository):
+                repository.failed(aggregates)
+            raise
+        if isinstance(repository, CoherentRepository):
+            repository.saved(recordings)
+        self._notify(recordings)
+        return recordings
 
     @property
     def clock(self) -> Clock:
@@ -139,9 +169,8 @@ class Ledgerdesk(Application[UUID]):
     def _forget_cached_aggregates(self, _key_ids: set[str]) -> None:
         # A fresh cache, rather than LRUCache.clear(): the library's clear() resets
         # the recency list only and leaves the cached aggregates where they were.
-        cache = self.repository.cache
-        if isinstance(cache, LRUCache):
-            self.repository.cache = LRUCache(maxsize=cache.maxsize)
+        if isinstance(self.repository, CoherentRepository):
+            self.repository.forget_all()
 
     def close(self) -> None:
         super().close()
@@ -156,6 +185,11 @@ class Ledgerdesk(Application[UUID]):
             raise TypeError(f"no handler for {type(command).__name__}")
         # Whatever the entry point, nothing that would break a later read is stored.
         check_command(command)
+        repository = self.repository
+        if isinstance(repository, CoherentRepository):
+            # The aggregates it reads are its own until it ends (domain.cache).
+            with repository.checkout():
+                return handler(self.store, command)
         return handler(self.store, command)
 
     # --- lookups by natural key ------------------------------------------------

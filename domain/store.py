@@ -138,6 +138,23 @@ class Store:
         aggregates = pending.aggregates if isinstance(pending, Pending) else [pending]
         self.app.save(*aggregates, *more)
 
+    def hold(self, aggregates: Iterable[Aggregate]) -> bool:
+        """Let the rest of this command read these (new, unsaved) aggregates by id,
+        as a batch needs: its second message may answer its first.  False when
+        the repository cannot (no aggregate cache)."""
+        hold = getattr(self.app.repository, "hold", None)
+        if hold is None:
+            return False
+        hold(aggregates)
+        return True
+
+    def abandon(self) -> None:
+        """Every unsaved change of this command is given up: what it changed is
+        read afresh from the store, what it made is gone."""
+        abandon = getattr(self.app.repository, "abandon", None)
+        if abandon is not None:
+            abandon()
+
     def create(self, pending: Pending, exists: str) -> None:
         """Save aggregates whose creation must be unique; a conflict on the first
         one means it exists already."""
