@@ -16,7 +16,7 @@ read models have caught up.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -117,6 +117,9 @@ class Ledgerdesk(Application[UUID]):
         # `reply_channels`: the channels with a configured sender; the portal
         # ("web") always shows replies, the composition root adds the others.
         self.store = Store(self, clock, reply_channels)
+        # Called after every save with its recordings (the projection runner's
+        # wake-up in this process: ledgerdesk.wakeup).
+        self.saved_listeners: list[Callable[[list[Recording[UUID]]], None]] = []
         check_key_store(self)
         listeners = getattr(self.keys, "listeners", None)
         if listeners is not None:
@@ -161,6 +164,10 @@ class Ledgerdesk(Application[UUID]):
             repository.saved(recordings)
         self._notify(recordings)
         return recordings
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        for listener in self.saved_listeners:
+            listener(recordings)
 
     @property
     def clock(self) -> Clock:

@@ -18,6 +18,7 @@ because the network blinked would lose it from the view for good.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -235,33 +236,107 @@ def rebuild_together(projectors: Sequence[Projector], batch_size: int = 2000) ->
     return applied
 
 
-class ProjectionThread(threading.Thread):
-    """Runs projectors until stopped: catches up, then polls every `interval`
-    seconds (well under the one-second lag promised when idle)."""
+class Wakeup:
+    """A doorbell: whoever learns that something moved rings it, and every
+    waiter wakes at once.  The runner waits on one (rung when the log moves: a
+    PostgreSQL NOTIFY, a save in this process, the SQLite file changing; see
+    ledgerdesk.wakeup) and rings another when its views moved (the live pages
+    wait on that one, channels.web.live)."""
 
-    def __init__(self, projectors: Sequence[Projector], interval: float = 0.1) -> None:
+    def __init__(self) -> None:
+        self.generation = 0
+        self._changed = threading.Condition()
+        self._async: list[tuple[Any, Any]] = []  # (event loop, asyncio.Event)
+
+    def ring(self) -> None:
+        with self._changed:
+            self.generation += 1
+            self._changed.notify_all()
+            waiters = list(self._async)
+        for loop, event in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop has closed
+                loop.call_soon_threadsafe(event.set)
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Until the generation moves past `seen` (or `timeout` seconds); the generation."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.generation != seen, timeout)
+            return self.generation
+
+    def subscribe(self, loop: Any, event: Any) -> None:
+        """Set this asyncio.Event (in its loop) at every ring."""
+        with self._changed:
+            self._async.append((loop, event))
+
+    def unsubscribe(self, loop: Any, event: Any) -> None:
+        with self._changed, contextlib.suppress(ValueError):
+            self._async.remove((loop, event))
+
+
+class ProjectionThread(threading.Thread):
+    """Runs projectors until stopped: catches up, then waits.
+
+    With a `wakeup` (what `serve` gives it) it sleeps until the log moves and
+    looks anyway every `safety` seconds, in case a notification was lost; each
+    look asks the log's head once and does nothing more when it has not moved,
+    so an idle process costs next to nothing.  Without one it polls every
+    `interval` seconds.  `moved` is rung whenever a view has applied events."""
+
+    def __init__(self, projectors: Sequence[Projector], interval: float = 0.1,
+                 wakeup: Wakeup | None = None, safety: float = 5.0) -> None:
         super().__init__(name="projections", daemon=True)
         self.projectors = projectors
         self.interval = interval
+        self.wakeup = wakeup
+        self.safety = safety
+        self.moved = Wakeup()
         self.stopping = threading.Event()
         self.failures: dict[str, str] = {}
 
     def run(self) -> None:
+        seen = -1
+        head: int | None = None
         while not self.stopping.is_set():
+            if self.wakeup is not None:
+                seen = self.wakeup.generation
+            now = self._head()
             busy = False
-            for projector in self.projectors:
-                try:
-                    busy = projector.catch_up(max_batches=4) > 0 or busy
-                    self.failures.pop(projector.name, None)
-                except Exception as e:  # a failing view must not stop the others
-                    if self.failures.get(projector.name) != str(e):
-                        log.exception("projection %s failed", projector.name)
-                    self.failures[projector.name] = str(e)
-            if not busy:
+            if now is None or now != head or self.failures:
+                busy = self._round()
+                if not busy and not self.failures:
+                    head = now  # every view has seen it: nothing to do until it moves
+            if busy:
+                self.moved.ring()
+                continue
+            if self.wakeup is None:
                 self.stopping.wait(self.interval)
+            else:
+                self.wakeup.wait(seen, self.safety)
+
+    def _head(self) -> int | None:
+        if not self.projectors:
+            return None
+        try:
+            return self.projectors[0].app.recorder.max_notification_id() or 0
+        except Exception:  # the store away: let the round report it
+            return None
+
+    def _round(self) -> bool:
+        busy = False
+        for projector in self.projectors:
+            try:
+                busy = projector.catch_up(max_batches=4) > 0 or busy
+                self.failures.pop(projector.name, None)
+            except Exception as e:  # a failing view must not stop the others
+                if self.failures.get(projector.name) != str(e):
+                    log.exception("projection %s failed", projector.name)
+                self.failures[projector.name] = str(e)
+        return busy
 
     def stop(self) -> None:
         self.stopping.set()
+        if self.wakeup is not None:
+            self.wakeup.ring()
         self.join(timeout=10)
 
 
