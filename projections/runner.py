@@ -276,11 +276,15 @@ class Wakeup:
 class ProjectionThread(threading.Thread):
     """Runs projectors until stopped: catches up, then waits.
 
-    With a `wakeup` (what `serve` gives it) it sleeps until the log moves and
-    looks anyway every `safety` seconds, in case a notification was lost; each
-    look asks the log's head once and does nothing more when it has not moved,
-    so an idle process costs next to nothing.  Without one it polls every
-    `interval` seconds.  `moved` is rung whenever a view has applied events."""
+    Each view has a worker thread of its own, so a busy moment costs the time
+    of the slowest view rather than the sum of all (a view's time is mostly
+    waiting on its database, which other threads use meanwhile).  This thread
+    tells them when to look: with a `wakeup` (what `serve` gives it) it sleeps
+    until the log moves, and looks anyway every `safety` seconds in case a
+    notification was lost; without one it polls every `interval` seconds.
+    Each look asks the log's head once and wakes the workers only when it
+    moved (or a view is failing), so an idle process costs next to nothing.
+    `moved` is rung whenever a view has applied events."""
 
     def __init__(self, projectors: Sequence[Projector], interval: float = 0.1,
                  wakeup: Wakeup | None = None, safety: float = 5.0) -> None:
@@ -292,52 +296,73 @@ class ProjectionThread(threading.Thread):
         self.moved = Wakeup()
         self.stopping = threading.Event()
         self.failures: dict[str, str] = {}
+        self._failures_lock = threading.Lock()
+        self._work = Wakeup()
+        self._workers = [threading.Thread(target=self._follow, args=(p,), daemon=True,
+                                          name=f"projection {p.name}") for p in projectors]
 
     def run(self) -> None:
-        seen = -1
+        for worker in self._workers:
+            worker.start()
         head: int | None = None
         while not self.stopping.is_set():
-            if self.wakeup is not None:
-                seen = self.wakeup.generation
+            seen = self.wakeup.generation if self.wakeup is not None else 0
             now = self._head()
-            busy = False
             if now is None or now != head or self.failures:
-                busy = self._round()
-                if not busy and not self.failures:
-                    head = now  # every view has seen it: nothing to do until it moves
-            if busy:
-                self.moved.ring()
-                continue
+                head = now
+                self._work.ring()
             if self.wakeup is None:
                 self.stopping.wait(self.interval)
             else:
                 self.wakeup.wait(seen, self.safety)
+
+    def _follow(self, projector: Projector) -> None:
+        """One view's worker: catch up whenever told, until stopped."""
+        seen = -1
+        while not self.stopping.is_set():
+            seen = self._work.wait(seen, self.safety)
+            while not self.stopping.is_set():
+                try:
+                    applied = projector.catch_up(max_batches=4)
+                    self._failed(projector.name, None)
+                except Exception as e:  # a failing view must not stop the others
+                    if self.failures.get(projector.name) != str(e):
+                        log.exception("projection %s failed", projector.name)
+                    self._failed(projector.name, str(e))
+                    break
+                if not applied:
+                    break
+                self.moved.ring()
+
+    def _failed(self, name: str, error: str | None) -> None:
+        """Replaced, never changed in place: /readyz reads it from another thread."""
+        with self._failures_lock:
+            if self.failures.get(name) == error:
+                return
+            failures = dict(self.failures)
+            if error is None:
+                failures.pop(name, None)
+            else:
+                failures[name] = error
+            self.failures = failures
 
     def _head(self) -> int | None:
         if not self.projectors:
             return None
         try:
             return self.projectors[0].app.recorder.max_notification_id() or 0
-        except Exception:  # the store away: let the round report it
+        except Exception:  # the store away: the workers will say why
             return None
-
-    def _round(self) -> bool:
-        busy = False
-        for projector in self.projectors:
-            try:
-                busy = projector.catch_up(max_batches=4) > 0 or busy
-                self.failures.pop(projector.name, None)
-            except Exception as e:  # a failing view must not stop the others
-                if self.failures.get(projector.name) != str(e):
-                    log.exception("projection %s failed", projector.name)
-                self.failures[projector.name] = str(e)
-        return busy
 
     def stop(self) -> None:
         self.stopping.set()
+        self._work.ring()
         if self.wakeup is not None:
             self.wakeup.ring()
         self.join(timeout=10)
+        for worker in self._workers:
+            if worker.is_alive():
+                worker.join(timeout=10)
 
 
 def wait_until_caught_up(projectors: Sequence[Projector], timeout: float = 10.0) -> None:
