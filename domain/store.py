@@ -43,11 +43,13 @@ class Pending:
 
     def __init__(self, aggregates: Iterable[Aggregate] = ()) -> None:
         self.aggregates: list[Aggregate] = []
+        self._objects: set[int] = set()  # id() of each: a batch adds hundreds
         self.add(*aggregates)
 
     def add(self, *aggregates: Aggregate) -> None:
         for aggregate in aggregates:
-            if all(a is not aggregate for a in self.aggregates):
+            if id(aggregate) not in self._objects:
+                self._objects.add(id(aggregate))
                 self.aggregates.append(aggregate)
 
 

@@ -85,6 +85,7 @@ def record_inbound_batch(store: Store, c: RecordInboundBatch) -> list[Outcome]:
             built: dict[int, Recorded] = {}
             refused = False
             for i in todo:
+                already = len(pending.aggregates)
                 try:
                     apply, who, subject = inbound_parts(store, c.messages[i], c.actor)
                     built[i] = build_interaction(store, pending, c.messages[i], apply, who,
@@ -94,7 +95,7 @@ def record_inbound_batch(store: Store, c: RecordInboundBatch) -> list[Outcome]:
                     outcomes[i] = error
                     refused = True
                     break
-                if not store.hold(pending.aggregates):
+                if not store.hold(pending.aggregates[already:]):
                     raise _OneByOne
             if refused:
                 store.abandon()
