@@ -44,11 +44,13 @@ class Pending:
 
     def __init__(self, aggregates: Iterable[Aggregate] = ()) -> None:
         self.aggregates: list[Aggregate] = []
+        self._objects: set[int] = set()  # id() of each: a batch adds hundreds
         self.add(*aggregates)
 
     def add(self, *aggregates: Aggregate) -> None:
         for aggregate in aggregates:
-            if all(a is not aggregate for a in self.aggregates):
+            if id(aggregate) not in self._objects:
+                self._objects.add(id(aggregate))
                 self.aggregates.append(aggregate)
 
 
@@ -145,6 +147,23 @@ class Store:
     def save(self, pending: Pending | Aggregate, *more: Aggregate) -> None:
         aggregates = pending.aggregates if isinstance(pending, Pending) else [pending]
         self.app.save(*aggregates, *more)
+
+    def hold(self, aggregates: Iterable[Aggregate]) -> bool:
+        """Let the rest of this command read these (new, unsaved) aggregates by id,
+        as a batch needs: its second message may answer its first.  False when
+        the repository cannot (no aggregate cache)."""
+        hold = getattr(self.app.repository, "hold", None)
+        if hold is None:
+            return False
+        hold(aggregates)
+        return True
+
+    def abandon(self) -> None:
+        """Every unsaved change of this command is given up: what it changed is
+        read afresh from the store, what it made is gone."""
+        abandon = getattr(self.app.repository, "abandon", None)
+        if abandon is not None:
+            abandon()
 
     def create(self, pending: Pending, exists: str) -> None:
         """Save aggregates whose creation must be unique; a conflict on the first

@@ -52,6 +52,7 @@ from projections.access_log import AccessLog
 from projections.chat_presence import ChatPresence
 from projections.login_attempts import LoginAttempts
 from projections.registry import ReadModels
+from projections.runner import Wakeup
 from read_api.app import public_routes, query_routes
 
 API_PREFIX = "/api/v1"
@@ -104,6 +105,7 @@ def create_app(
     send_mail: Callable[[str, str, str], Awaitable[None]] | None = None,
     public_url: str = "",
     reopen_days: int = 14,
+    views_moved: Wakeup | None = None,
 ) -> Starlette:
     """`readiness` answers /readyz (ready?, detail); without it the projections'
     lag is reported and the process is always ready.  `access_log`: where staff
@@ -126,7 +128,7 @@ def create_app(
               secret_key or secrets.token_urlsafe(32), blobs,
               ChatPresence(access_log.transactions) if access_log is not None else None,
               send_mail=send_mail, public_url=public_url, reopen_days=reopen_days)
-    feed = LiveFeed(lambda: live_positions(models))
+    feed = LiveFeed(lambda: live_positions(models), moved=views_moved)
     routes: list[BaseRoute] = [
         *probes,
         # Inside the prefix the probes match first; every other path goes through

@@ -34,6 +34,7 @@ from ledgerdesk.config import ConfigError, load_settings
 from ledgerdesk.persistence import check_reachable
 from ledgerdesk.runtime import Runtime
 from ledgerdesk.server import serve
+from ledgerdesk.wakeup import Doorbells
 from projections.access_log import (
     ACCESS_EXPORT,
     AUDIT_EXPORT,
@@ -46,7 +47,7 @@ from projections.access_log import (
 from projections.audit import EXPORT_COLUMNS, audit_events, unknown_subject, verify
 from projections.queries import access_filter, audit_filter
 from projections.registry import VIEW_CLASSES, ReadModels, open_read_models
-from projections.runner import ProjectionThread, rebuild_together
+from projections.runner import ProjectionThread, Wakeup, rebuild_together
 from projections.storage import ViewStorage
 
 CLI_ACTOR = "cli"
@@ -374,13 +375,16 @@ def projections_rebuild(args: argparse.Namespace) -> int:
 
 def projections_run(args: argparse.Namespace) -> int:
     with _services() as services, _models(services) as models:
-        runner = ProjectionThread(models.projectors)
+        wakeup = Wakeup()
+        doorbells = Doorbells(wakeup, services.app, services.settings.database)
+        runner = ProjectionThread(models.projectors, wakeup=wakeup)
         runner.start()
         try:
             while runner.is_alive():
                 runner.join(timeout=1)
         finally:
             runner.stop()
+            doorbells.close()
     return 0
 
 

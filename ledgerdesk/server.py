@@ -20,7 +20,8 @@ from channels.email.notify import notifier
 from ledgerdesk.asgi import create_app
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.runtime import Runtime
-from projections.runner import ProjectionThread
+from ledgerdesk.wakeup import Doorbells
+from projections.runner import ProjectionThread, Wakeup
 from read_api.app import projection_report
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,11 @@ READY_LAG = 1000
 
 def serve(services: Services, host: str, port: int) -> None:
     runtime = Runtime(services)
-    runner = ProjectionThread(runtime.models.projectors)
+    # The runner sleeps until the log moves (ledgerdesk.wakeup), and the live
+    # pages until its views moved: no polling while idle.
+    wakeup = Wakeup()
+    doorbells = Doorbells(wakeup, services.app, services.settings.database)
+    runner = ProjectionThread(runtime.models.projectors, wakeup=wakeup)
     runner.start()
 
     def readiness() -> tuple[bool, dict[str, Any]]:
@@ -43,11 +48,12 @@ def serve(services: Services, host: str, port: int) -> None:
                       blobs=services.blobs, channel_routes=channel_routes(services),
                       send_mail=notifier(services.settings.smtp, services.settings.mail_from),
                       public_url=services.settings.public_url,
-                      reopen_days=services.settings.reopen_days)
+                      reopen_days=services.settings.reopen_days, views_moved=runner.moved)
     try:
         uvicorn.run(asgi, host=host, port=port, log_level="info")
     finally:
         runner.stop()
+        doorbells.close()
         runtime.close()
 
 

@@ -18,6 +18,7 @@ because the network blinked would lose it from the view for good.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -235,34 +236,133 @@ def rebuild_together(projectors: Sequence[Projector], batch_size: int = 2000) ->
     return applied
 
 
-class ProjectionThread(threading.Thread):
-    """Runs projectors until stopped: catches up, then polls every `interval`
-    seconds (well under the one-second lag promised when idle)."""
+class Wakeup:
+    """A doorbell: whoever learns that something moved rings it, and every
+    waiter wakes at once.  The runner waits on one (rung when the log moves: a
+    PostgreSQL NOTIFY, a save in this process, the SQLite file changing; see
+    ledgerdesk.wakeup) and rings another when its views moved (the live pages
+    wait on that one, channels.web.live)."""
 
-    def __init__(self, projectors: Sequence[Projector], interval: float = 0.1) -> None:
+    def __init__(self) -> None:
+        self.generation = 0
+        self._changed = threading.Condition()
+        self._async: list[tuple[Any, Any]] = []  # (event loop, asyncio.Event)
+
+    def ring(self) -> None:
+        with self._changed:
+            self.generation += 1
+            self._changed.notify_all()
+            waiters = list(self._async)
+        for loop, event in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop has closed
+                loop.call_soon_threadsafe(event.set)
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Until the generation moves past `seen` (or `timeout` seconds); the generation."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.generation != seen, timeout)
+            return self.generation
+
+    def subscribe(self, loop: Any, event: Any) -> None:
+        """Set this asyncio.Event (in its loop) at every ring."""
+        with self._changed:
+            self._async.append((loop, event))
+
+    def unsubscribe(self, loop: Any, event: Any) -> None:
+        with self._changed, contextlib.suppress(ValueError):
+            self._async.remove((loop, event))
+
+
+class ProjectionThread(threading.Thread):
+    """Runs projectors until stopped: catches up, then waits.
+
+    Each view has a worker thread of its own, so a busy moment costs the time
+    of the slowest view rather than the sum of all (a view's time is mostly
+    waiting on its database, which other threads use meanwhile).  This thread
+    tells them when to look: with a `wakeup` (what `serve` gives it) it sleeps
+    until the log moves, and looks anyway every `safety` seconds in case a
+    notification was lost; without one it polls every `interval` seconds.
+    Each look asks the log's head once and wakes the workers only when it
+    moved (or a view is failing), so an idle process costs next to nothing.
+    `moved` is rung whenever a view has applied events."""
+
+    def __init__(self, projectors: Sequence[Projector], interval: float = 0.1,
+                 wakeup: Wakeup | None = None, safety: float = 5.0) -> None:
         super().__init__(name="projections", daemon=True)
         self.projectors = projectors
         self.interval = interval
+        self.wakeup = wakeup
+        self.safety = safety
+        self.moved = Wakeup()
         self.stopping = threading.Event()
         self.failures: dict[str, str] = {}
+        self._failures_lock = threading.Lock()
+        self._work = Wakeup()
+        self._workers = [threading.Thread(target=self._follow, args=(p,), daemon=True,
+                                          name=f"projection {p.name}") for p in projectors]
 
     def run(self) -> None:
+        for worker in self._workers:
+            worker.start()
+        head: int | None = None
         while not self.stopping.is_set():
-            busy = False
-            for projector in self.projectors:
+            seen = self.wakeup.generation if self.wakeup is not None else 0
+            now = self._head()
+            if now is None or now != head or self.failures:
+                head = now
+                self._work.ring()
+            if self.wakeup is None:
+                self.stopping.wait(self.interval)
+            else:
+                self.wakeup.wait(seen, self.safety)
+
+    def _follow(self, projector: Projector) -> None:
+        """One view's worker: catch up whenever told, until stopped."""
+        seen = -1
+        while not self.stopping.is_set():
+            seen = self._work.wait(seen, self.safety)
+            while not self.stopping.is_set():
                 try:
-                    busy = projector.catch_up(max_batches=4) > 0 or busy
-                    self.failures.pop(projector.name, None)
+                    applied = projector.catch_up(max_batches=4)
+                    self._failed(projector.name, None)
                 except Exception as e:  # a failing view must not stop the others
                     if self.failures.get(projector.name) != str(e):
                         log.exception("projection %s failed", projector.name)
-                    self.failures[projector.name] = str(e)
-            if not busy:
-                self.stopping.wait(self.interval)
+                    self._failed(projector.name, str(e))
+                    break
+                if not applied:
+                    break
+                self.moved.ring()
+
+    def _failed(self, name: str, error: str | None) -> None:
+        """Replaced, never changed in place: /readyz reads it from another thread."""
+        with self._failures_lock:
+            if self.failures.get(name) == error:
+                return
+            failures = dict(self.failures)
+            if error is None:
+                failures.pop(name, None)
+            else:
+                failures[name] = error
+            self.failures = failures
+
+    def _head(self) -> int | None:
+        if not self.projectors:
+            return None
+        try:
+            return self.projectors[0].app.recorder.max_notification_id() or 0
+        except Exception:  # the store away: the workers will say why
+            return None
 
     def stop(self) -> None:
         self.stopping.set()
+        self._work.ring()
+        if self.wakeup is not None:
+            self.wakeup.ring()
         self.join(timeout=10)
+        for worker in self._workers:
+            if worker.is_alive():
+                worker.join(timeout=10)
 
 
 def wait_until_caught_up(projectors: Sequence[Projector], timeout: float = 10.0) -> None:

@@ -103,6 +103,7 @@ class _ViewTransactions:
         with self.datastore.transaction(commit=True) as c:
             with self._pipelined(c):
                 db = Db(c, self.dialect)
+                self._one_writer(c)
                 self.view.begin(db)
                 for event, notification in batch:
                     self.view.apply_notification(db, event, notification)
@@ -131,6 +132,9 @@ class _ViewTransactions:
 
     def _pipelined(self, cursor: Any) -> AbstractContextManager[Any]:
         return nullcontext()
+
+    def _one_writer(self, cursor: Any) -> None:
+        """SQLite's write lock already lets one writer in at a time."""
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.datastore.transaction(commit=False) as c:
@@ -298,6 +302,14 @@ class PostgresViewStorage(_ViewTransactions, PostgresTrackingRecorder):
         # mode): a batch costs a few round trips instead of one per statement.
         # A handler that reads (SELECT) still gets its answer; it just syncs first.
         return cast(AbstractContextManager[Any], cursor.connection.pipeline())
+
+    def _one_writer(self, cursor: Any) -> None:
+        # Several serve processes, woken by the same notification, apply the same
+        # batch to this view at once; row locks taken in different orders then
+        # deadlock.  One writer per view at a time: the next one waits, then finds
+        # the batch applied (its tracking insert conflicts) and moves on.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                       (f"ledgerdesk view {self.view.name}",))
 
     def tidy(self) -> None:
         """After a bulk load: statistics for the planner, and VACUUM, because a

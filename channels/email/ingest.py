@@ -111,13 +111,19 @@ class MailIngest:
     async def _ingest_batch(self, session: Session, uids: list[int]) -> IngestReport:
         report = IngestReport()
         processed: list[int] = []
-        for uid, raw in await session.fetch(uids):
-            report.fetched += 1
-            try:
-                outcome = await asyncio.to_thread(self.recorder.record, raw)
-            except Exception:
-                # Left in the mailbox, unmarked: the next connection reads it again.
-                log.exception("recording message UID %s failed", uid)
+        fetched = await session.fetch(uids)
+        report.fetched += len(fetched)
+        # One atomic save for the whole fetch, each message once (domain.requests.batch).
+        try:
+            outcomes = await asyncio.to_thread(self.recorder.record_many,
+                                               [raw for _, raw in fetched])
+        except Exception as error:
+            # Left in the mailbox, unmarked: the next connection reads them again.
+            log.exception("recording messages UID %s-%s failed", uids[0], uids[-1])
+            outcomes = [error] * len(fetched)
+        for (uid, _), outcome in zip(fetched, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                log.error("recording message UID %s failed: %s", uid, outcome)
                 continue
             processed.append(uid)
             _count(report, outcome)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
@@ -44,6 +44,7 @@ from channels.email.parsing import (
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore, BlobTooLarge
 from domain.errors import NotFound
+from domain.requests.batch import RecordInboundBatch
 from domain.requests.commands import InboundMessage, RecordBounce, Recorded, RecordInbound
 from domain.text import clean
 
@@ -83,6 +84,40 @@ class MessageRecorder:
         self.fax_mail: FaxMailHook | None = None
 
     def record(self, raw: bytes) -> MessageOutcome:
+        prepared = self._prepare(raw)
+        if isinstance(prepared, MessageOutcome):
+            return prepared
+        message, malformed = prepared
+        return MessageOutcome(self.app.handle(RecordInbound(message)), malformed=malformed)
+
+    def record_many(self, raws: Sequence[bytes]) -> list[MessageOutcome | Exception]:
+        """Several messages (one IMAP fetch), recorded in one atomic save
+        (domain.requests.batch), each once.  Per message, in order: its outcome,
+        or the error that kept it from being recorded (it stays in the mailbox)."""
+        results: list[MessageOutcome | Exception | None] = []
+        batch: list[tuple[int, InboundMessage, bool]] = []
+        for raw in raws:
+            try:
+                prepared = self._prepare(raw)
+            except Exception as error:
+                log.exception("preparing an inbound email failed")
+                results.append(error)
+                continue
+            if isinstance(prepared, MessageOutcome):  # a bounce or a fax: recorded on its own
+                results.append(prepared)
+            else:
+                batch.append((len(results), *prepared))
+                results.append(None)
+        if batch:
+            outcomes = self.app.handle(RecordInboundBatch(tuple(m for _, m, _ in batch)))
+            for (i, _, malformed), outcome in zip(batch, outcomes, strict=True):
+                results[i] = (MessageOutcome(outcome, malformed=malformed)
+                              if isinstance(outcome, Recorded) else outcome)
+        return [r if r is not None else RuntimeError("not recorded") for r in results]
+
+    def _prepare(self, raw: bytes) -> MessageOutcome | tuple[InboundMessage, bool]:
+        """The message to record (and whether it was unreadable), or the outcome
+        of one recorded another way (a bounce tied to our reply, a fax)."""
         details: dict[str, Any] = {}
         try:
             # The whole reference: it holds the raw mail's key (domain.blobstore).
@@ -92,10 +127,10 @@ class MessageRecorder:
         try:
             parsed = parse_email(raw)
         except MalformedEmail as error:
-            return self._record_malformed(raw, details, error.reason)
+            return self._malformed(raw, details, error.reason), True
         except Exception as error:  # a parser bug must flag the message, not stop the mailbox
             log.exception("parsing an inbound email failed")
-            return self._record_malformed(raw, details, f"the message could not be read: {error}")
+            return self._malformed(raw, details, f"the message could not be read: {error}"), True
         if parsed.bounce is not None and parsed.bounce.failed:
             outcome = self._record_bounce(parsed, parsed.bounce, details)
             if outcome is not None:
@@ -105,8 +140,7 @@ class MessageRecorder:
             recorded = hook([(a.data, a.filename) for a in parsed.attachments], parsed.subject,
                             details.get("raw"), parsed.dedupe_key)
             return MessageOutcome(recorded, malformed=False)  # the raw mail stays in blobs
-        recorded = self.app.handle(RecordInbound(self._inbound(parsed, details)))
-        return MessageOutcome(recorded, malformed=False)
+        return self._inbound(parsed, details), False
 
     def _record_bounce(
         self, parsed: ParsedEmail, bounce: BounceReport, details: dict[str, Any]
@@ -201,24 +235,19 @@ class MessageRecorder:
             hints.append(token)
         return tuple(dict.fromkeys(hints))
 
-    def _record_malformed(
-        self, raw: bytes, details: dict[str, Any], reason: str
-    ) -> MessageOutcome:
+    def _malformed(self, raw: bytes, details: dict[str, Any], reason: str) -> InboundMessage:
         # The reason may quote the mail (an exception's text): it is stored, so cleaned.
         reason = clean(reason)
         details["malformed"] = reason
         sender = _best_effort_sender(raw)
-        recorded = self.app.handle(RecordInbound(
-            InboundMessage(
-                channel="email",
-                external_id="sha256:" + hashlib.sha256(raw).hexdigest(),
-                sender=sender,
-                body=f"This message could not be read ({reason}). The raw message is kept.",
-                subject=MALFORMED_SUBJECT,
-                details=details,
-            )
-        ))
-        return MessageOutcome(recorded, malformed=True)
+        return InboundMessage(
+            channel="email",
+            external_id="sha256:" + hashlib.sha256(raw).hexdigest(),
+            sender=sender,
+            body=f"This message could not be read ({reason}). The raw message is kept.",
+            subject=MALFORMED_SUBJECT,
+            details=details,
+        )
 
 
 _FROM_ADDRESS = re.compile(

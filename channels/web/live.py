@@ -1,9 +1,10 @@
 """Live pages: Server-Sent Events fed by the projections' positions.
 
 Every `serve` process runs the projections itself, so each process learns of
-a change from its own read models: one watcher per process asks the views'
-tracking positions every `interval` seconds (only while someone listens) and
-wakes every open stream when they move.  A page then fetches the part of
+a change from its own read models: one watcher per process (only while
+someone listens) reads the views' tracking positions each time the runner says
+its views moved (`moved`, projections.runner.Wakeup; without one, every
+`interval` seconds) and wakes every open stream when they did.  A page then fetches the part of
 itself that changed.  A message recorded by another process reaches a page
 held by this one as soon as this process has projected it: no process needs
 to tell another anything.
@@ -24,6 +25,7 @@ from starlette.routing import Route
 
 from channels.web.pages import page
 from channels.web.sessions import SessionUser
+from projections.runner import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +33,11 @@ HEARTBEAT = 15.0  # seconds: keeps proxies from closing a quiet stream
 
 
 class LiveFeed:
-    def __init__(self, positions: Callable[[], tuple[int, ...]], interval: float = 0.1) -> None:
+    def __init__(self, positions: Callable[[], tuple[int, ...]], interval: float = 0.1,
+                 moved: Wakeup | None = None) -> None:
         self.positions = positions
         self.interval = interval
+        self.moved = moved
         self.generation = 0
         self._changed: asyncio.Condition | None = None
         self._listeners = 0
@@ -70,8 +74,21 @@ class LiveFeed:
 
     async def _watch(self) -> None:
         assert self._changed is not None
+        rung = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        if self.moved is not None:
+            self.moved.subscribe(loop, rung)
+        try:
+            await self._watch_positions(rung)
+        finally:
+            if self.moved is not None:
+                self.moved.unsubscribe(loop, rung)
+
+    async def _watch_positions(self, rung: asyncio.Event) -> None:
+        assert self._changed is not None
         last: tuple[int, ...] | None = None
         while self._listeners > 0:
+            rung.clear()  # before reading: a ring while we read wakes the next wait
             now: tuple[int, ...] | None
             try:
                 now = await run_in_threadpool(self.positions)
@@ -83,7 +100,12 @@ class LiveFeed:
                     self.generation += 1
                     self._changed.notify_all()
             last = now
-            await asyncio.sleep(self.interval)
+            if self.moved is None:
+                await asyncio.sleep(self.interval)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    # The timeout only lets a watcher nobody listens to any more end.
+                    await asyncio.wait_for(rung.wait(), HEARTBEAT)
 
 
 def live_routes(feed: LiveFeed) -> list[Route]:

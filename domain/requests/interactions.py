@@ -51,11 +51,19 @@ SENDER_IDENTITY_KIND = {"email": "email", "fax": "fax", "phone": "phone", "teleg
 
 @handlers(RecordInbound)
 def record_inbound(store: Store, c: RecordInbound) -> Recorded:
-    message = c.message
+    apply, who, subject = inbound_parts(store, c.message, c.actor)
+    return record_interaction(store, c.message, apply, who, kind="message", direction="inbound",
+                              subject=subject)
+
+
+def inbound_parts(
+    store: Store, message: InboundMessage, actor: str | None
+) -> tuple[Callable[[ServiceRequest], None], str, str]:
+    """A received message checked: how it changes its request, who recorded it, its subject."""
     require_one_of(message.channel, CHANNELS, "channel")
     require_one_of(message.request_type, REQUEST_TYPES, "type")
     occurred_at = message.occurred_at or store.clock.now()
-    who = c.actor or f"{message.channel}:{message.sender}"
+    who = actor or f"{message.channel}:{message.sender}"
 
     def apply(request: ServiceRequest) -> None:
         request.receive_message(
@@ -66,8 +74,7 @@ def record_inbound(store: Store, c: RecordInbound) -> Recorded:
             automatic=message.automatic,
         )
 
-    return record_interaction(store, message, apply, who, kind="message", direction="inbound",
-                   subject=message.subject or first_line(message.body))
+    return apply, who, message.subject or first_line(message.body)
 
 
 @handlers(LogCall)
@@ -109,47 +116,11 @@ def record_interaction(
 ) -> Recorded:
     if not message.external_id:
         raise invalid("external_id", f"a {kind} needs its channel's id")
-    occurred_at = message.occurred_at or store.clock.now()
 
     def attempt() -> Recorded:
         pending = Pending()
-        threaded = _thread(store, message)
-        claimed: str | None = None
-        vetted = bool(message.reference or message.customer_code)
-        if threaded is not None and not vetted and _known_sender(store, threaded, message) is None:
-            claimed, threaded = threaded.reference, None
-        customer, new_customer = _sender(store, pending, message, actor, threaded)
-        automatic = message.automatic
-        if threaded is not None and (threaded.status != "closed" or automatic):
-            # An auto-reply (out of office...) is kept on its thread as it is:
-            # nobody wrote again, so nothing is reopened or started.
-            request, new = threaded, False
-            if request.status == "resolved" and not automatic:
-                request.reopen(reason="the customer wrote again", actor=actor)
-        else:
-            # A message about a closed request starts a new one that points back.
-            request, new = new_request(
-                store, pending, customer, message.request_type, message.channel,
-                subject or "(no subject)", message.body, actor,
-                follow_up_of=threaded.reference if threaded is not None else None,
-            ), True
-            if claimed is not None:
-                request.record_claim(claimed=claimed, sender=message.sender, actor=actor)
-        apply(request)
-        contact = CustomerContact(
-            customer_code=customer.code, channel=message.channel,
-            external_id=message.external_id, direction=direction, kind=kind,
-            reference=request.reference, summary=summary(message.subject, message.body),
-            occurred_at=occurred_at, actor=actor,
-        )
-        receipt = InboundReceipt(
-            channel=message.channel, external_id=message.external_id,
-            reference=request.reference, customer_code=customer.code, actor=actor,
-        )
-        # The customer is saved too, but has new events only when this message
-        # made them (a new provisional customer): an existing customer's stream
-        # is not written per interaction, nor per new request.
-        pending.add(request, customer, contact, receipt)
+        recorded = build_interaction(store, pending, message, apply, actor, kind=kind,
+                                     direction=direction, subject=subject)
         try:
             store.save(pending)
         except IntegrityError:
@@ -157,17 +128,71 @@ def record_interaction(
             # a stream we touched moved on (then the retry tries again).  The
             # receipt is not looked up beforehand: duplicates are rare, and the
             # atomic save is what guarantees "once" anyway.
-            seen = _receipt(store, message.channel, message.external_id)
+            seen = receipt_of(store, message.channel, message.external_id)
             if seen is not None:
                 return seen
             raise
-        return Recorded(request.reference, customer.code, new_request=new,
-                        new_customer=new_customer)
+        return recorded
 
     return store.retrying(attempt)
 
 
-def _receipt(store: Store, channel: str, external_id: str) -> Recorded | None:
+def build_interaction(
+    store: Store,
+    pending: Pending,
+    message: InboundMessage,
+    apply: Callable[[ServiceRequest], None],
+    actor: str,
+    *,
+    kind: str,
+    direction: str,
+    subject: str,
+) -> Recorded:
+    """Apply one interaction to the aggregates it touches, added to `pending`
+    for the caller to save (alone, or with a whole batch: domain.requests.batch)."""
+    occurred_at = message.occurred_at or store.clock.now()
+    threaded = _thread(store, message)
+    claimed: str | None = None
+    vetted = bool(message.reference or message.customer_code)
+    if threaded is not None and not vetted and _known_sender(store, threaded, message) is None:
+        claimed, threaded = threaded.reference, None
+    customer, new_customer = _sender(store, pending, message, actor, threaded)
+    automatic = message.automatic
+    if threaded is not None and (threaded.status != "closed" or automatic):
+        # An auto-reply (out of office...) is kept on its thread as it is:
+        # nobody wrote again, so nothing is reopened or started.
+        request, new = threaded, False
+        if request.status == "resolved" and not automatic:
+            request.reopen(reason="the customer wrote again", actor=actor)
+    else:
+        # A message about a closed request starts a new one that points back.
+        request, new = new_request(
+            store, pending, customer, message.request_type, message.channel,
+            subject or "(no subject)", message.body, actor,
+            follow_up_of=threaded.reference if threaded is not None else None,
+        ), True
+        if claimed is not None:
+            request.record_claim(claimed=claimed, sender=message.sender, actor=actor)
+    apply(request)
+    contact = CustomerContact(
+        customer_code=customer.code, channel=message.channel,
+        external_id=message.external_id, direction=direction, kind=kind,
+        reference=request.reference, summary=summary(message.subject, message.body),
+        occurred_at=occurred_at, actor=actor,
+    )
+    receipt = InboundReceipt(
+        channel=message.channel, external_id=message.external_id,
+        reference=request.reference, customer_code=customer.code, actor=actor,
+    )
+    # The customer is saved too, but has new events only when this message
+    # made them (a new provisional customer): an existing customer's stream
+    # is not written per interaction, nor per new request.
+    pending.add(request, customer, contact, receipt)
+    return Recorded(request.reference, customer.code, new_request=new,
+                    new_customer=new_customer)
+
+
+def receipt_of(store: Store, channel: str, external_id: str) -> Recorded | None:
     receipt = store.find(InboundReceipt, *ids.receipt_ids(channel, external_id))
     if receipt is None:
         return None
