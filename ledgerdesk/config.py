@@ -11,9 +11,10 @@ import logging
 import os
 import secrets
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 from domain.complaints.policy import ComplaintSettings
@@ -29,6 +30,7 @@ from ledgerdesk.sla_config import SlaConfigError, sla_settings
 PREFIX = "LEDGERDESK_"
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ConfigError(Exception):
@@ -119,7 +121,8 @@ def load_settings(
     environ: Mapping[str, str] | None = None, config_file: Path | None = None
 ) -> Settings:
     path = config_file or Path("ledgerdesk.toml")
-    values = _file_values(path)
+    data = _file_data(path)
+    values = _file_values(data)
     values.update({k: v for k, v in (os.environ if environ is None else environ).items()
                    if k.startswith(PREFIX)})
 
@@ -148,53 +151,35 @@ def load_settings(
         master_key=get("MASTER_KEY") or generated_master_key(data_dir),
         public_url=get("PUBLIC_URL"),
         reopen_days=_int(get("REOPEN_DAYS", "14"), "REOPEN_DAYS"),
-        sla=(sla := _sla(path)),
-        complaints=_complaints(path, sla),
-        routing=_routing(path),
-        settlement=_settlement(path),
+        sla=(sla := _table(path, SlaConfigError, lambda: sla_settings(data.get("sla")))),
+        complaints=_table(path, ComplaintConfigError,
+                          lambda: complaint_settings(data.get("complaints"), sla)),
+        routing=_table(path, RoutingConfigError, lambda: routing_settings(data.get("routing"))),
+        settlement=_table(path, SettlementConfigError,
+                          lambda: settlement_rates(data.get("settlement"))),
     )
 
 
-def _sla(path: Path) -> SlaSettings:
-    """Tables are not flat keys, so [sla] is read apart (ledgerdesk.sla_config)."""
-    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    try:
-        return sla_settings(data.get("sla"))
-    except SlaConfigError as e:
-        raise ConfigError(f"{path}: {e}") from None
-
-
-def _complaints(path: Path, sla: SlaSettings) -> ComplaintSettings:
-    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    try:
-        return complaint_settings(data.get("complaints"), sla)
-    except ComplaintConfigError as e:
-        raise ConfigError(f"{path}: {e}") from None
-
-
-def _routing(path: Path) -> RoutingSettings:
-    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    try:
-        return routing_settings(data.get("routing"))
-    except RoutingConfigError as e:
-        raise ConfigError(f"{path}: {e}") from None
-
-
-def _settlement(path: Path) -> SettlementRates:
-    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    try:
-        return settlement_rates(data.get("settlement"))
-    except SettlementConfigError as e:
-        raise ConfigError(f"{path}: {e}") from None
-
-
-def _file_values(path: Path) -> dict[str, str]:
+def _file_data(path: Path) -> dict[str, Any]:
+    """The file's TOML, read once for its flat keys and its tables; none: empty."""
     if not path.exists():
         return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: {e}") from None
+
+
+def _table(path: Path, error: type[Exception], read: Callable[[], T]) -> T:
+    """One of the file's tables (not flat keys, so each has its reader: ledgerdesk's
+    sla_config, complaint_config, ...); the reader's complaint names the file."""
+    try:
+        return read()
+    except error as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def _file_values(data: Mapping[str, Any]) -> dict[str, str]:
     values: dict[str, str] = {}
     for key, value in data.items():
         if isinstance(value, dict):

@@ -25,12 +25,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain import ids
 from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest as SR
 from domain.sla.policy import SlaSettings
+from projections.customer_classes import CustomerClassesView, classes_schema
 from projections.redaction import erased_text_sql, marks
-from projections.view import Db, View, handles, iso
+from projections.view import Db, handles, iso
 
 # The default response targets by priority (business time; domain.sla.policy
 # holds the configurable ones).
@@ -48,11 +48,12 @@ STOP_ALL = (f"{STOP_RESPONSE}, resolution_warn_at = NULL, resolution_due_at = NU
             "handover_due_at = NULL, escalation_due_at = NULL")
 
 
-class InboxView(View):
+class InboxView(CustomerClassesView):
     name = "inbox"
     # 3: faxes waiting for verification; 4: SLA in business time, timers; 5: team;
     # 6: due times on the team's business hours (response_started_at)
     version = 6
+    classes_table = "inbox_customer_classes"
     tables = ("inbox", "inbox_customer_classes")
     schema = (
         """CREATE TABLE IF NOT EXISTS inbox (
@@ -89,10 +90,7 @@ class InboxView(View):
             escalation_due_at TEXT,
             version INTEGER NOT NULL
         )""",
-        """CREATE TABLE IF NOT EXISTS inbox_customer_classes (
-            customer_id TEXT PRIMARY KEY,
-            classification TEXT NOT NULL
-        )""",
+        classes_schema(classes_table),
         "CREATE INDEX IF NOT EXISTS inbox_activity ON inbox (last_activity_at, reference)",
         "CREATE INDEX IF NOT EXISTS inbox_customer ON inbox (customer_code, last_activity_at)",
         "CREATE INDEX IF NOT EXISTS inbox_assignee ON inbox (assignee, last_activity_at)",
@@ -116,25 +114,8 @@ class InboxView(View):
         return iso(warning), iso(due)
 
     def _targets(self, db: Db, request_type: str, customer_code: str, priority: str) -> Any:
-        row = db.one("SELECT classification FROM inbox_customer_classes WHERE customer_id = ?",
-                     (str(ids.customer_id(customer_code)),))
-        return self.sla.targets(request_type, row["classification"] if row else "", priority)
-
-    @handles(Customer.Registered)
-    def customer_registered(self, db: Db, e: Any, position: int) -> None:
-        self._classify(db, e, e.classification)
-
-    @handles(Customer.ProfileChanged)
-    def customer_changed_profile(self, db: Db, e: Any, position: int) -> None:
-        if isinstance(e.changes, dict) and isinstance(e.changes.get("classification"), str):
-            self._classify(db, e, e.changes["classification"])
-
-    def _classify(self, db: Db, e: Any, classification: str) -> None:
-        # Keyed by the customer's id: ProfileChanged does not repeat the code.
-        db.execute("""INSERT INTO inbox_customer_classes (customer_id, classification)
-                      VALUES (?, ?) ON CONFLICT (customer_id)
-                      DO UPDATE SET classification = EXCLUDED.classification""",
-                   (str(e.originator_id), classification))
+        return self.sla.targets(request_type, self.classification_of(db, customer_code),
+                                priority)
 
     @handles(SR.Opened)
     def opened(self, db: Db, e: Any, position: int) -> None:

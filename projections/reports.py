@@ -20,21 +20,21 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from domain import ids
-from domain.aggregates.customer import Customer
 from domain.aggregates.service_request import ServiceRequest as SR
 from domain.personal import CHANNEL_ACTOR_PREFIXES
 from domain.sla.policy import SlaSettings
-from projections.view import Db, View, handles, iso
+from projections.customer_classes import CustomerClassesView, classes_schema
+from projections.view import Db, handles, iso
 
 
-class ReportsView(View):
+class ReportsView(CustomerClassesView):
     name = "reports"
     # 2: opened_epoch; 3: an acknowledgement is not the first response; 4: moments,
     # priority, team and assignee, replies, resolutions and ratings for the summary
     # 5: urges (催办) and transfers to a team's queue; 6: the customer's classification,
     # for business-time SLA targets
     version = 6
+    classes_table = "report_customer_classes"
     tables = ("report_requests", "report_daily", "report_replies", "report_resolutions",
               "report_ratings", "report_urges", "report_customer_classes")
     schema = (
@@ -57,10 +57,7 @@ class ReportsView(View):
             urges INTEGER NOT NULL DEFAULT 0,
             classification TEXT NOT NULL DEFAULT ''
         )""",
-        """CREATE TABLE IF NOT EXISTS report_customer_classes (
-            customer_id TEXT PRIMARY KEY,
-            classification TEXT NOT NULL
-        )""",
+        classes_schema(classes_table),
         "CREATE INDEX IF NOT EXISTS report_requests_opened ON report_requests (opened_epoch)",
         """CREATE TABLE IF NOT EXISTS report_daily (
             day TEXT NOT NULL,
@@ -137,35 +134,18 @@ class ReportsView(View):
     def configured(cls, location: Any) -> ReportsView:
         return cls(getattr(location, "sla", None))
 
-    @handles(Customer.Registered)
-    def customer_registered(self, db: Db, e: Any, position: int) -> None:
-        self._classify(db, e, e.classification)
-
-    @handles(Customer.ProfileChanged)
-    def customer_changed_profile(self, db: Db, e: Any, position: int) -> None:
-        if isinstance(e.changes, dict) and isinstance(e.changes.get("classification"), str):
-            self._classify(db, e, e.changes["classification"])
-
-    def _classify(self, db: Db, e: Any, classification: str) -> None:
-        # Keyed by the customer's id: ProfileChanged does not repeat the code.
-        db.execute("""INSERT INTO report_customer_classes (customer_id, classification)
-                      VALUES (?, ?) ON CONFLICT (customer_id)
-                      DO UPDATE SET classification = EXCLUDED.classification""",
-                   (str(e.originator_id), classification))
-
     @handles(SR.Opened)
     def opened(self, db: Db, e: Any, position: int) -> None:
         request = str(e.originator_id)
         # The classification when the request opened, as the inbox's SLA clock read it.
-        known = db.one("SELECT classification FROM report_customer_classes "
-                       "WHERE customer_id = ?", (str(ids.customer_id(e.customer_code)),))
+        classification = self.classification_of(db, e.customer_code)
         db.execute(
             "INSERT INTO report_requests (id, reference, channel, type, status, opened_at, "
             "opened_epoch, priority, classification) VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?) "
             "ON CONFLICT (id) DO NOTHING",
             (request, e.reference, e.channel, e.request_type, iso(e.timestamp),
              _epoch(e.timestamp), e.priority or "normal",
-             known["classification"] if known else ""),
+             classification),
         )
         self._types[request] = e.request_type
         self._opened[(_day(e.timestamp), e.channel, e.request_type)] += 1

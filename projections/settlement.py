@@ -18,19 +18,18 @@ from typing import Any
 
 from domain.aggregates.field_job import FieldJob
 from domain.settlement.rates import SettlementRates
+from projections.field_job_refs import FieldJobRefsView, refs_schema
 from projections.storage import ViewStorage
-from projections.view import Db, View, handles, iso
+from projections.view import Db, handles, iso
 
 
-class SettlementView(View):
+class SettlementView(FieldJobRefsView):
     name = "settlement"
     version = 1
+    refs_table = "settlement_refs"
     tables = ("settlement_jobs", "settlement_refs")
     schema = (
-        """CREATE TABLE IF NOT EXISTS settlement_refs (
-            job_id TEXT PRIMARY KEY,
-            reference TEXT NOT NULL
-        )""",
+        refs_schema(refs_table),
         """CREATE TABLE IF NOT EXISTS settlement_jobs (
             job_id TEXT NOT NULL,
             visit INTEGER NOT NULL,
@@ -53,20 +52,14 @@ class SettlementView(View):
     def configured(cls, location: Any) -> SettlementView:
         return cls(getattr(location, "settlement", None))
 
-    @handles(FieldJob.Created)
-    def job_created(self, db: Db, e: Any, position: int) -> None:
-        db.execute("INSERT INTO settlement_refs (job_id, reference) VALUES (?, ?) "
-                   "ON CONFLICT (job_id) DO NOTHING", (str(e.originator_id), e.reference))
-
     @handles(FieldJob.ReportFiled)
     def report_filed(self, db: Db, e: Any, position: int) -> None:
-        ref = db.one("SELECT reference FROM settlement_refs WHERE job_id = ?",
-                     (str(e.originator_id),))
+        reference = self.reference_of(db, e)
         db.execute(
             "INSERT INTO settlement_jobs (job_id, visit, position, reference, engineer, mode, "
             "minutes, distance_km, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (job_id, visit) DO NOTHING",
-            (str(e.originator_id), e.visit, position, ref["reference"] if ref else "",
+            (str(e.originator_id), e.visit, position, reference,
              e.engineer, e.mode, int(e.minutes), e.distance_km, iso(e.timestamp)))
 
 

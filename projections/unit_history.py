@@ -10,19 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from domain.aggregates.field_job import FieldJob
+from projections.field_job_refs import FieldJobRefsView, refs_schema
 from projections.storage import ViewStorage
-from projections.view import Db, View, from_json, handles, iso, to_json
+from projections.view import Db, from_json, handles, iso, to_json
 
 
-class UnitHistoryView(View):
+class UnitHistoryView(FieldJobRefsView):
     name = "unit_history"
     version = 1
+    refs_table = "unit_history_refs"
     tables = ("unit_parts", "unit_history_refs")
     schema = (
-        """CREATE TABLE IF NOT EXISTS unit_history_refs (
-            job_id TEXT PRIMARY KEY,
-            reference TEXT NOT NULL
-        )""",
+        refs_schema(refs_table),
         """CREATE TABLE IF NOT EXISTS unit_parts (
             position BIGINT NOT NULL,
             line INTEGER NOT NULL,
@@ -40,23 +39,17 @@ class UnitHistoryView(View):
         "CREATE INDEX IF NOT EXISTS unit_parts_serial ON unit_parts (serial, position)",
     )
 
-    @handles(FieldJob.Created)
-    def job_created(self, db: Db, e: Any, position: int) -> None:
-        db.execute("INSERT INTO unit_history_refs (job_id, reference) VALUES (?, ?) "
-                   "ON CONFLICT (job_id) DO NOTHING", (str(e.originator_id), e.reference))
-
     @handles(FieldJob.ReportFiled)
     def report_filed(self, db: Db, e: Any, position: int) -> None:
         if not e.product or not e.parts:
             return
-        ref = db.one("SELECT reference FROM unit_history_refs WHERE job_id = ?",
-                     (str(e.originator_id),))
+        reference = self.reference_of(db, e)
         for line, part in enumerate(e.parts):
             db.execute(
                 "INSERT INTO unit_parts (position, line, serial, reference, visit, sku, "
                 "warehouse, qty, faulty_serials, engineer, replaced_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (position, line) DO NOTHING",
-                (position, line, e.product, ref["reference"] if ref else "", e.visit,
+                (position, line, e.product, reference, e.visit,
                  str(part.get("sku", "")), str(part.get("warehouse", "")),
                  int(part.get("qty", 0)), to_json(list(part.get("faulty_serials") or [])),
                  e.engineer, iso(e.timestamp)))

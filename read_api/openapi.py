@@ -20,7 +20,6 @@ from domain.aggregates.installed_product import PRODUCT_STATUSES
 from domain.aggregates.knowledge import KINDS
 from domain.phones import PHONE_PATTERN
 from domain.vocabulary import (
-    CALL_DIRECTIONS,
     CHANNELS,
     CUSTOMER_CLASSIFICATIONS,
     CUSTOMER_KINDS,
@@ -29,7 +28,6 @@ from domain.vocabulary import (
     ROLES,
     STATUSES,
 )
-from projections.queries import INBOX_SORTS, QUEUES
 
 INBOX_MAX_LIMIT = 200
 AUDIT_ACTOR_MAX_LENGTH = 320
@@ -196,41 +194,6 @@ def _command(summary: str, body: dict[str, Any], ok: dict[str, Any] = NOTHING, *
 
 
 _COUNT = {"type": "integer", "minimum": 0}
-_SECONDS = {"type": ["number", "null"]}
-_BASIS = {"type": "string", "enum": ["wall_clock", "business_time"],
-          "description": "business_time: seconds within the business hours of [sla]"}
-_TIMES = _object(("count", "median_seconds", "p90_seconds"), count=_COUNT,
-                 median_seconds=_SECONDS, p90_seconds=_SECONDS, basis=_BASIS,
-                 wall_clock=_object(("median_seconds", "p90_seconds"),
-                                    median_seconds=_SECONDS, p90_seconds=_SECONDS))
-_COMPLIANCE = {"within": _COUNT, "breached": _COUNT, "pending": _COUNT,
-               "compliance": {"type": ["number", "null"], "minimum": 0, "maximum": 1}}
-_BUCKET = {"type": ["integer", "null"], "description": "upper bound; null: the open last bucket"}
-REPORT_SUMMARY = _object(
-    ("from", "to", "team", "time_basis", "volume", "first_response", "resolution", "sla",
-     "backlog", "satisfaction", "urges", "workload"),
-    **{"from": {"type": "string"}, "to": {"type": "string"}},
-    team={"type": ["string", "null"]},
-    time_basis=_BASIS,
-    volume=_object(("total", "by_channel", "by_type"), total=_COUNT,
-                   by_channel={"type": "object", "additionalProperties": _COUNT},
-                   by_type={"type": "object", "additionalProperties": _COUNT}),
-    first_response={**_TIMES, "properties": {**_TIMES["properties"], "histogram": _list(
-        _object(("upto_seconds", "count"), upto_seconds=_BUCKET, count=_COUNT))}},
-    resolution=_TIMES,
-    sla=_object(("within", "breached", "pending", "compliance"), **_COMPLIANCE,
-                resolution=_object(tuple(_COMPLIANCE), **_COMPLIANCE)),
-    backlog=_object(("total", "by_age"), total=_COUNT, by_age=_list(
-        _object(("upto_days", "count"), upto_days=_BUCKET, count=_COUNT))),
-    satisfaction=_object(("count", "average", "distribution"), count=_COUNT,
-                         average={"type": ["number", "null"]},
-                         distribution={"type": "object", "additionalProperties": _COUNT}),
-    urges=_object(("count",), count=_COUNT),
-    workload=_list(_object(("agent", "open_assigned", "replies_sent", "resolved"),
-                           agent={"type": "string"}, open_assigned=_COUNT,
-                           replies_sent=_COUNT, resolved=_COUNT)),
-)
-
 
 # A query parameter left empty (`?queue=&limit=`) is one not given.
 EMPTY = {"type": "string", "maxLength": 0}
@@ -353,223 +316,7 @@ OPENAPI: dict[str, Any] = {
     },
     "security": [{"bearer": []}],
     "paths": {
-        # --- reads
-        "/inbox": {"get": _op(
-            "Agent queues: open requests, newest activity first", _page(INBOX_ITEM),
-            errors=("400", *QUERY_ERRORS),
-            query={"queue": {"anyOf": [_filter(QUEUES), {
-                       "type": "string", "pattern": "^team:[a-z0-9][a-z0-9_-]{0,31}$",
-                       "description": "a team's queue (what was transferred to team:CODE)"}]},
-                   "channel": _filter(CHANNELS),
-                   "status": _filter(STATUSES), "sort": _filter(tuple(INBOX_SORTS)),
-                   "limit": _limit(INBOX_MAX_LIMIT),
-                   "cursor": {"type": "string", "maxLength": CURSOR_MAX_LENGTH,
-                              "pattern": "^[A-Za-z0-9_-]*$",
-                              "description": "opaque: a next_cursor this API gave out"}},
-        )},
-        "/service-requests/{ref}": {"get": _op(
-            "A request and its timeline", SERVICE_REQUEST, errors=("404", *QUERY_ERRORS),
-            path={"ref": REFERENCE},
-        )},
-        "/customers/{code}/360": {"get": _op(
-            "Customer 360: profile, contacts, identities, products, requests, interactions",
-            CUSTOMER_360, errors=("404", *QUERY_ERRORS), path={"code": CODE},
-        )},
-        "/audit": {"get": _op(
-            "Every event matching all the filters given (none: the whole trail), in order, "
-            "with the chain hash. An unknown customer or request is 404; an actor who did "
-            "nothing in the period gives an empty page.", _page(AUDIT_EVENT, "events"),
-            errors=("400", "404", *QUERY_ERRORS),
-            query={"customer": {"anyOf": [_string(CODE_PATTERN), EMPTY]},
-                   "request": {"anyOf": [_string(REFERENCE_PATTERN), EMPTY]},
-                   "actor": _string(TEXT_PATTERN, maxLength=AUDIT_ACTOR_MAX_LENGTH,
-                                    description="who did it: a user's email, or e.g. system"),
-                   "since": {"anyOf": [DAY_OR_MOMENT, EMPTY],
-                             "description": "a date (inclusive) or a date-time with its zone"},
-                   "until": {"anyOf": [DAY_OR_MOMENT, EMPTY],
-                             "description": "a date (the whole day included) or a date-time"},
-                   "limit": _limit(AUDIT_MAX_LIMIT),
-                   "cursor": _string("^[0-9]{0,18}$", description="a position")},
-        )},
-        "/audit/verify": {"get": _op(
-            "Verify the hash chain", _object(
-                ("intact", "checked", "first_broken"), intact={"type": "boolean"},
-                checked={"type": "integer"}, first_broken={"type": ["integer", "null"]},
-                head_hash=NULLABLE_TEXT),
-        )},
-        "/audit/access": {"get": _op(
-            "The access log: who read which customer's 360, which request, which audit "
-            "export, when and through which surface (auditors, admins, managers). Filters as "
-            "/audit's; customer and request name the record read.",
-            _page(ACCESS_ENTRY, "entries"), errors=("400", "404", *QUERY_ERRORS),
-            query={"customer": {"anyOf": [_string(CODE_PATTERN), EMPTY]},
-                   "request": {"anyOf": [_string(REFERENCE_PATTERN), EMPTY]},
-                   "actor": _string(TEXT_PATTERN, maxLength=AUDIT_ACTOR_MAX_LENGTH),
-                   "since": {"anyOf": [DAY_OR_MOMENT, EMPTY]},
-                   "until": {"anyOf": [DAY_OR_MOMENT, EMPTY]},
-                   "limit": _limit(AUDIT_MAX_LIMIT),
-                   "cursor": _string("^[0-9]{0,18}$", description="a sequence number")},
-        )},
-        "/audit/access/verify": {"get": _op(
-            "Verify the access log's hash chain", _object(
-                ("intact", "checked", "first_broken"), intact={"type": "boolean"},
-                checked={"type": "integer"}, first_broken={"type": ["integer", "null"]}),
-            errors=("404", *QUERY_ERRORS),
-        )},
-        "/kb/search": {"get": _op(
-            "Knowledge search (Chinese and English), best first", _object(
-                ("items",), items=_list(KB_HIT)), errors=("400", *QUERY_ERRORS),
-            query={"q": _string(LINE_PATTERN, maxLength=KB_QUERY_MAX_LENGTH),
-                   "kind": _filter(KINDS), "limit": _limit(KB_MAX_LIMIT)},
-            required=("q",),
-        )},
-        "/reports/summary": {"get": _op(
-            "Volume by channel and type, first-response and resolution times (median, "
-            "p90, in seconds of business time, wall-clock beside), SLA compliance, backlog "
-            "by age, satisfaction, urges and workload per agent (staff and auditors)",
-            REPORT_SUMMARY,
-            errors=("400", *QUERY_ERRORS),
-            query={"from": {"anyOf": [DAY_OR_MOMENT, EMPTY],
-                            "description": "a date (inclusive) or a date-time with its zone; "
-                                           "default: 30 days before `to`"},
-                   "to": {"anyOf": [DAY_OR_MOMENT, EMPTY],
-                          "description": "a date (the whole day included) or a date-time "
-                                         "(excluded); default: now"},
-                   "team": {"anyOf": [_string(CODE_PATTERN), EMPTY],
-                            "description": "only requests last transferred to this team"}},
-        )},
-        # --- customers and their installed base
-        "/customers": {"post": _command(
-            "Register a customer", _body(
-                ("code", "name"), code=CODE, name=LINE, kind=_enum(CUSTOMER_KINDS),
-                classification=_enum(CUSTOMER_CLASSIFICATIONS),
-                emails=_nullable(_list(EMAIL)), phones=_nullable(_list(NUMBER)),
-                fax_numbers=_nullable(_list(NUMBER)), telegram_ids=_nullable(_list(LINE))),
-            _object(("id", "code"), id={"type": "string", "format": "uuid"},
-                    code={"type": "string"}), status="201",
-        )},
-        "/customers/{code}/erase": {"post": _command(
-            "Erase a customer's personal data (admin): the customer's key is destroyed, so "
-            "every personal field of their history reads [erased]; the events, their order, "
-            "actors and times, and the audit chain stay. The reason stays readable: name the "
-            "request, not the person. 409 when erased already.",
-            _body(("reason",), reason=_string(LINE_PATTERN, maxLength=500)),
-            _object(("code", "codes", "identities_released", "users_deactivated"),
-                    code={"type": "string"}, codes=_list({"type": "string"}),
-                    identities_released={"type": "integer"},
-                    users_deactivated={"type": "integer"}),
-            path={"code": CODE},
-        )},
-        "/customers/{code}/products": {"post": _command(
-            "Register an installed product", _body(
-                ("serial", "model"), serial=SERIAL, model=_string(MODEL_PATTERN), name=TEXT,
-                install_address=TEXT, installed_on=_nullable(DATE),
-                warranty_until=_nullable(DATE), configuration=CONFIGURATION,
-                maintainer=_nullable(TEXT)),
-            _object(("serial",), serial={"type": "string"}), status="201", path={"code": CODE},
-        )},
-        "/products/{serial}": {"patch": _command(
-            "Change an installed product's details (only those given)", _body(
-                model=_string(MODEL_PATTERN), name=TEXT, install_address=TEXT,
-                installed_on=_nullable(DATE), warranty_until=_nullable(DATE),
-                configuration=CONFIGURATION, maintainer=_nullable(TEXT)),
-            path={"serial": SERIAL},
-        )},
-        "/products/{serial}/status": {"post": _command(
-            "Change a product's running status", _body(
-                ("status",), status=_enum(PRODUCT_STATUSES), reason=TEXT),
-            path={"serial": SERIAL},
-        )},
-        "/products/{serial}/transfer": {"post": _command(
-            "Move a product to another customer", _body(("customer_code",), customer_code=CODE),
-            path={"serial": SERIAL},
-        )},
-        # --- service requests
-        "/service-requests": {"post": _command(
-            "Open a service request", _body(
-                ("customer_code", "type", "subject"), customer_code=CODE,
-                type=_enum(REQUEST_TYPES), subject=LINE, description=TEXT,
-                channel=_enum(CHANNELS), priority=_enum(PRIORITIES), product=_nullable(TEXT)),
-            _object(("reference",), reference=REFERENCE), status="201",
-        )},
-        "/service-requests/{ref}/replies": {"post": _command(
-            "Queue a reply on the channel of the customer's latest message, or on `channel`",
-            _body(("body",), body=LINE, channel=_nullable(_enum(CHANNELS)),
-                  expected_version=EXPECTED_VERSION),
-            _object(("reply_id",), reply_id={"type": "string"}), status="202",
-            path={"ref": REFERENCE},
-        )},
-        "/service-requests/{ref}/notes": {"post": _command(
-            "Add an internal note (never sent to the customer)",
-            _body(("body",), body=LINE, expected_version=EXPECTED_VERSION),
-            status="201", path={"ref": REFERENCE},
-        )},
-        "/service-requests/{ref}/assign": {"post": _command(
-            "Assign, or transfer to another member of staff",
-            _body(("agent",), agent=EMAIL, reason=TEXT, expected_version=EXPECTED_VERSION),
-            path={"ref": REFERENCE},
-        )},
-        "/service-requests/{ref}/transfer": {"post": _command(
-            "Transfer (业务移交) to a member of staff (`to`: an email) or to a team's queue "
-            "(`to`: `team:CODE`, which clears the assignee); 404 for an unknown user or team",
-            _body(("to", "reason"), to=LINE, reason=LINE, expected_version=EXPECTED_VERSION),
-            path={"ref": REFERENCE},
-        )},
-        "/service-requests/{ref}/urge": {"post": _command(
-            "Urge (催办) a request (managers and admins); counted in reports",
-            _body(("message",), message=LINE, expected_version=EXPECTED_VERSION),
-            path={"ref": REFERENCE},
-        )},
-        "/users/{email}/hand-over": {"post": _command(
-            "Transfer every open request this person holds (admins and managers), one "
-            "transfer each; answers how many moved",
-            _body(("to", "reason"), to=LINE, reason=LINE),
-            _object(("transferred",), transferred=_COUNT), path={"email": EMAIL},
-        )},
-        "/service-requests/{ref}/status": {"post": _command(
-            "Change status (`reason` is internal)",
-            _body(("status",), status=_enum(TARGET_STATUSES), reason=TEXT,
-                  expected_version=EXPECTED_VERSION),
-            path={"ref": REFERENCE},
-        )},
-        "/calls": {"post": _command(
-            "Log a call (CTI webhook); idempotent by call_id; ended_at is not before started_at",
-            _body(("call_id", "direction", "number", "started_at"),
-                  call_id=_string(minLength=1), direction=_enum(CALL_DIRECTIONS), number=NUMBER,
-                  agent=_nullable(TEXT), started_at=MOMENT, ended_at=_nullable(MOMENT),
-                  notes=TEXT, reference=_nullable(REFERENCE), customer_code=_nullable(CODE)),
-            _object(("reference", "duplicate"), reference=REFERENCE,
-                    duplicate={"type": "boolean"}), status="201",
-        )},
-        # --- teams (admins)
-        "/teams": {"post": _command(
-            "Create a team (a function: hotline, coordinators, a department...)",
-            _body(("code", "name"), code=TEAM_CODE, name=LINE),
-            _object(("code",), code={"type": "string"}), status="201",
-        )},
-        "/teams/{code}/members": {"post": _command(
-            "Add a member of staff to a team", _body(("email",), email=EMAIL),
-            path={"code": TEAM_CODE},
-        )},
-        "/teams/{code}/members/remove": {"post": _command(
-            "Remove a member from a team", _body(("email",), email=EMAIL),
-            path={"code": TEAM_CODE},
-        )},
-        # --- accounts (admins)
-        "/users": {"get": _op("Every account, with its token ids",
-                              _object(("items",), items=_list(USER)))},
-        "/users/{email}/deactivate": {"post": _command(
-            "Deactivate an account: its tokens are refused at once", NOTHING,
-            _object(("email", "active"), email={"type": "string"},
-                    active={"type": "boolean"}), path={"email": EMAIL},
-        )},
-        "/users/{email}/tokens/{token_id}/revoke": {"post": _command(
-            "Revoke one API token", NOTHING,
-            _object(("email", "token_id", "revoked"), email={"type": "string"},
-                    token_id={"type": "string"}, revoked={"type": "boolean"}),
-            path={"email": EMAIL, "token_id": _string(LINE_PATTERN)},
-        )},
-        # --- probes, for anyone
+        # --- probes, for anyone; the areas' paths join in read_api/__init__.py
         "/healthz": {"get": _op("Alive", _object(("status",), status={"const": "ok"}),
                                 errors=("405",), public=True)},
         "/readyz": {"get": {

@@ -9,16 +9,20 @@ from domain.ids import NUMBER_KINDS
 from domain.vocabulary import CUSTOMER_CLASSIFICATIONS, CUSTOMER_KINDS, IDENTITY_KINDS
 from read_api.openapi import (
     CODE,
+    CUSTOMER_360,
     EMAIL,
     LINE,
     LINE_PATTERN,
     NUMBER,
+    QUERY_ERRORS,
     TEXT,
     _body,
     _command,
     _enum,
+    _list,
     _nullable,
     _object,
+    _op,
     _string,
 )
 
@@ -38,6 +42,31 @@ IDENTITY = {
 assert {"email", "telegram", *NUMBER_KINDS} == set(IDENTITY_KINDS)
 
 CUSTOMER_PATHS: dict[str, Any] = {
+    "/customers/{code}/360": {"get": _op(
+        "Customer 360: profile, contacts, identities, products, requests, interactions",
+        CUSTOMER_360, errors=("404", *QUERY_ERRORS), path={"code": CODE},
+    )},
+    "/customers": {"post": _command(
+        "Register a customer", _body(
+            ("code", "name"), code=CODE, name=LINE, kind=_enum(CUSTOMER_KINDS),
+            classification=_enum(CUSTOMER_CLASSIFICATIONS),
+            emails=_nullable(_list(EMAIL)), phones=_nullable(_list(NUMBER)),
+            fax_numbers=_nullable(_list(NUMBER)), telegram_ids=_nullable(_list(LINE))),
+        _object(("id", "code"), id={"type": "string", "format": "uuid"},
+                code={"type": "string"}), status="201",
+    )},
+    "/customers/{code}/erase": {"post": _command(
+        "Erase a customer's personal data (admin): the customer's key is destroyed, so "
+        "every personal field of their history reads [erased]; the events, their order, "
+        "actors and times, and the audit chain stay. The reason stays readable: name the "
+        "request, not the person. 409 when erased already.",
+        _body(("reason",), reason=_string(LINE_PATTERN, maxLength=500)),
+        _object(("code", "codes", "identities_released", "users_deactivated"),
+                code={"type": "string"}, codes=_list({"type": "string"}),
+                identities_released={"type": "integer"},
+                users_deactivated={"type": "integer"}),
+        path={"code": CODE},
+    )},
     "/customers/{code}/profile": {"post": _command(
         "Change a customer's profile: only the fields given change (404 for an unknown "
         "customer, 422 once merged into another)",

@@ -24,6 +24,9 @@ from domain.knowledge.content import (
 )
 from read_api.openapi import (
     EXPECTED_VERSION,
+    KB_HIT,
+    KB_MAX_LIMIT,
+    KB_QUERY_MAX_LENGTH,
     LINE_PATTERN,
     NULLABLE_TEXT,
     QUERY_ERRORS,
@@ -101,6 +104,13 @@ def knowledge_paths() -> dict[str, Any]:
                 "language": _nullable(_enum(LANGUAGES)), **more}
 
     return {
+        "/kb/search": {"get": _op(
+            "Knowledge search (Chinese and English), best first", _object(
+                ("items",), items=_list(KB_HIT)), errors=("400", *QUERY_ERRORS),
+            query={"q": _string(LINE_PATTERN, maxLength=KB_QUERY_MAX_LENGTH),
+                   "kind": _filter(KINDS), "limit": _limit(KB_MAX_LIMIT)},
+            required=("q",),
+        )},
         "/kb/articles": {"get": _op(
             "Knowledge articles of every status, most recently changed first (staff and "
             "auditors); `q` looks in the id and title", _object(("items",), items=_list(list_item)),

@@ -5,18 +5,20 @@ check each line against the rate card (projections.settlement)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from channels.web.csv_export import csv_download
 from channels.web.pages import domain_message, page, render, web_of
 from channels.web.sessions import SessionUser
 from domain.errors import DomainError
 from projections import report_queries, settlement
+
+# Cells a spreadsheet would read as a formula (amounts are never negative).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 async def _report(request: Request) -> dict[str, Any]:
@@ -42,18 +44,10 @@ async def settlement_csv(request: Request, user: SessionUser) -> Response:
         report = await _report(request)
     except DomainError as e:
         return Response(domain_message(request, e), status_code=400, media_type="text/plain")
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(
-        [[_inert(cell) for cell in row] for row in settlement.csv_rows(report)])
     name = f"ledgerdesk-settlement-{report['from'][:10]}-{report['to'][:10]}.csv"
     # A BOM, so a spreadsheet opens the Chinese text as UTF-8.
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def _inert(cell: str) -> str:
-    """A cell a spreadsheet would read as a formula as text."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+    return csv_download(settlement.csv_rows(report), name, formula_starts=FORMULA_STARTS,
+                        bom=True)
 
 
 def settlement_routes() -> list[Any]:

@@ -8,83 +8,26 @@ references: dicts with sha256, filename, content_type and size.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain import ids
+from domain.aggregates.service_request_rules import (
+    PERSONAL_DATA,
+    TRANSITIONS,
+    Attachment,
+    sla_mark,
+)
 from domain.delivery import ACKNOWLEDGEMENT_ACTORS
 from domain.errors import InvalidInput, InvalidTransition, NotFound
-from domain.personal import ATTACHMENTS, PersonalData, fields
-
-Attachment = dict[str, Any]
-
-# Which status may follow which.  Escalation, resolution, closing and
-# reopening have their own events but obey the same table.
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "new": ("open", "pending_customer", "escalated", "resolved", "closed"),
-    "open": ("pending_customer", "escalated", "resolved", "closed"),
-    "pending_customer": ("open", "escalated", "resolved", "closed"),
-    "escalated": ("open", "pending_customer", "resolved", "closed"),
-    "resolved": ("open", "closed"),
-    "closed": ("open",),
-}
 
 
 class ServiceRequest(Aggregate):
     # Whose data this is, and which fields are theirs (domain.personal).
-    personal_data = PersonalData(
-        owner=lambda request: request.customer_code,
-        events={
-            "Opened": fields(
-                plain="reference customer_code request_type channel priority product follow_up_of",
-                personal="subject description",
-            ),
-            "MessageReceived": fields(
-                plain="channel occurred_at automatic opened_request",
-                personal="sender subject body external_id details",
-                attachments=ATTACHMENTS,
-            ),
-            "ReplyQueued": fields(
-                plain="reply_id channel automatic", personal="body recipient",
-                attachments=ATTACHMENTS,
-            ),
-            "FaxReceived": fields(
-                plain="occurred_at pages confidence page_confidences needs_verification "
-                      "verification_reasons filed_from opened_request",
-                personal="sender_number ocr_text external_id page_texts extracted",
-                image=ATTACHMENTS, previews=ATTACHMENTS,
-            ),
-            "FaxCorrected": fields(personal="external_id corrections"),
-            "FaxVerified": fields(plain="moved_to", personal="external_id"),
-            "ReplyDelivered": fields(plain="reply_id", personal="external_id"),
-            "ReplyDeliveryFailed": fields(plain="reply_id attempt final", personal="error"),
-            "BounceReceived": fields(plain="reply_id", personal="reason external_id details"),
-            "NoteAdded": fields(personal="body", attachments=ATTACHMENTS),
-            "CallLogged": fields(
-                plain="call_id direction agent started_at ended_at", personal="number notes"
-            ),
-            "Assigned": fields(plain="assignee"),
-            "Transferred": fields(plain="from_assignee to_assignee", personal="reason"),
-            "TransferredToTeam": fields(plain="from_assignee from_team team", personal="reason"),
-            "Urged": fields(plain="assignee team", personal="message"),
-            "StatusChanged": fields(plain="from_status to_status", personal="reason"),
-            "Escalated": fields(plain="level due_at", personal="reason"),
-            "Resolved": fields(personal="resolution"),
-            "Closed": fields(),
-            "Reopened": fields(personal="reason"),
-            "PriorityChanged": fields(plain="priority"),
-            "SatisfactionRated": fields(plain="score", personal="comment"),
-            "ReferenceClaimed": fields(plain="claimed", personal="sender"),
-            "CustomerChanged": fields(plain="from_code to_code"),
-            "SlaWarned": fields(plain="target due_at"),
-            "SlaBreached": fields(plain="target due_at"),
-            "HandoverMissed": fields(plain="due_at escalate_to"),
-            "EscalationOverdue": fields(plain="due_at from_level to_level"),
-        },
-    )
+    personal_data = PERSONAL_DATA
 
     @staticmethod
     def create_id(reference: str, **_: object) -> UUID:
@@ -512,7 +455,7 @@ class ServiceRequest(Aggregate):
     def record_sla(self, kind: str, target: str, due_at: datetime, actor: str) -> bool:
         """`kind` warned or breached for `target` due at `due_at`; False (and
         nothing recorded) when the request is no longer open or it was recorded."""
-        key = _mark(kind, target, due_at)
+        key = sla_mark(kind, target, due_at)
         if not self.is_open or key in self.sla_marks:
             return False
         if kind == "warned":
@@ -523,16 +466,16 @@ class ServiceRequest(Aggregate):
 
     @event("SlaWarned")
     def _sla_warned(self, target: str, due_at: datetime, actor: str) -> None:
-        self.sla_marks.add(_mark("warned", target, due_at))
+        self.sla_marks.add(sla_mark("warned", target, due_at))
 
     @event("SlaBreached")
     def _sla_breached(self, target: str, due_at: datetime, actor: str) -> None:
-        self.sla_marks.add(_mark("breached", target, due_at))
+        self.sla_marks.add(sla_mark("breached", target, due_at))
 
     def miss_handover(self, due_at: datetime, escalate_to: str, actor: str) -> bool:
         """Seed 001's 15 minutes passed and nobody took the request; False when
         somebody did, it is no longer open, or this was recorded before."""
-        key = _mark("handover", "handover", due_at)
+        key = sla_mark("handover", "handover", due_at)
         if not self.is_open or self.assignee is not None or key in self.sla_marks:
             return False
         self._handover_missed(due_at=due_at, escalate_to=escalate_to, actor=actor)
@@ -540,7 +483,7 @@ class ServiceRequest(Aggregate):
 
     @event("HandoverMissed")
     def _handover_missed(self, due_at: datetime, escalate_to: str, actor: str) -> None:
-        self.sla_marks.add(_mark("handover", "handover", due_at))
+        self.sla_marks.add(sla_mark("handover", "handover", due_at))
 
     def escalation_overdue(self, due_at: datetime, actor: str) -> bool:
         """An escalation's deadline passed unsolved: one level up, once per
@@ -633,7 +576,3 @@ class ServiceRequest(Aggregate):
             raise InvalidTransition(
                 f"{self.reference} is {self.status}; it cannot become {status}"
             )
-
-
-def _mark(kind: str, target: str, due_at: datetime) -> str:
-    return f"{kind}:{target}:{due_at.astimezone(UTC).isoformat()}"

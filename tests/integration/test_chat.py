@@ -31,7 +31,7 @@ from policies.delivery import DeliveryPolicy
 from projections.access_log import open_access_log
 from projections.chat_presence import ChatPresence
 from projections.registry import ReadModels, open_read_models
-from tests.integration.test_console import PASSWORD, csrf_of, sign_in
+from tests.support.desks import PASSWORD, csrf_of, sign_in
 from tests.support.mailservers import RecordingSMTPServer
 
 LI, AGENT = "li@acme.cn", "agent@desk.cn"

@@ -14,7 +14,7 @@ from domain.requests.commands import Assign, OpenRequest, Urge
 from domain.users.commands import AddUser, SetPassword
 from ledgerdesk.config import Database
 from tests.integration.test_complaints import AGENT, BOSS, BOSS2, SHANGHAI, Desk, setup_desk
-from tests.integration.test_console import PASSWORD, csrf_of, sign_in
+from tests.support.desks import PASSWORD, csrf_of, sign_in
 
 
 @pytest.fixture

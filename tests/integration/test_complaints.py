@@ -5,7 +5,6 @@ with two processes."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ from policies.complaints import ComplaintIntake, ComplaintTimers
 from policies.notifications import NotificationPolicy
 from policies.reminder_timers import ReminderTimers
 from projections.registry import ReadModels, open_read_models, open_views
+from tests.support.timers import run_at_once
 
 AGENT, QUALITY, BOSS, BOSS2, ADMIN = ("agent@desk.cn", "q@desk.cn", "boss@desk.cn",
                                       "boss2@desk.cn", "root@desk.cn")
@@ -282,14 +282,7 @@ def test_a_missed_suggested_time_escalates_once_with_two_processes(
         clock.current = due - timedelta(seconds=1)
         assert desk.complaint_timers.run_once() + other.complaint_timers.run_once() == 0
         clock.current = due
-        results: list[int] = []
-        runs = [threading.Thread(target=lambda t=t: results.append(t.run_once()))
-                for t in (desk.complaint_timers, other.complaint_timers)]
-        for run in runs:
-            run.start()
-        for run in runs:
-            run.join()
-        assert sum(results) == 1
+        assert sum(run_at_once(desk.complaint_timers, other.complaint_timers)) == 1
         assert desk.complaint_timers.run_once() + other.complaint_timers.run_once() == 0
         desk.project()
         other.project()

@@ -20,8 +20,8 @@ from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
 from projections.access_log import AccessFilter, open_access_log
 from projections.registry import ReadModels, open_read_models
+from tests.support.desks import PASSWORD, csrf_of, sign_in
 
-PASSWORD = "correct horse battery"
 AGENT, OTHER, ADMIN, AUDITOR, CUSTOMER = ("agent@desk.cn", "other@desk.cn", "admin@desk.cn",
                                           "audit@desk.cn", "li@acme.cn")
 SCRIPT = "<script>alert('x')</script>"
@@ -64,18 +64,6 @@ def desk(store: Database, app: Ledgerdesk, tmp_path: Path) -> Iterator[Desk]:
     yield d
     log.close()
     models.close()
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the page has no CSRF field"
-    return found.group(1)
-
-
-def sign_in(client: TestClient, email: str, password: str = PASSWORD, **extra: str) -> Any:
-    token = csrf_of(client.get("/login").text)
-    return client.post("/login", data={"email": email, "password": password,
-                                       "csrf_token": token, **extra}, follow_redirects=False)
 
 
 def test_each_role_is_sent_home_and_kept_out_of_what_is_not_theirs(desk: Desk) -> None:

@@ -22,8 +22,8 @@ from ledgerdesk.config import Database, Settings
 from projections import account
 from projections.registry import open_read_models
 from tests.integration.test_cli import ledgerdesk
-from tests.integration.test_console import PASSWORD
 from tests.integration.test_portal import Portal
+from tests.support.desks import PASSWORD
 
 LI, WANG = "li@acme.cn", "wang@other.cn"
 SCRIPT = "<script>alert(7)</script>"

@@ -31,7 +31,8 @@ from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
 from projections.access_log import open_access_log
 from projections.registry import ReadModels, open_read_models
-from tests.integration.test_console import PASSWORD, SCRIPT, csrf_of, sign_in
+from tests.integration.test_console import SCRIPT
+from tests.support.desks import PASSWORD, csrf_of, sign_in
 
 AGENT, CUSTOMER = "agent@desk.cn", "li@huaxin.cn"
 SENDER = "0755-8888-2222"

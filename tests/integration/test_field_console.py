@@ -8,7 +8,6 @@ import re
 
 from starlette.testclient import TestClient
 
-from tests.integration.test_console import csrf_of, sign_in
 from tests.integration.test_field_service import (
     ADMIN,
     AGENT,
@@ -19,6 +18,7 @@ from tests.integration.test_field_service import (
     desk,
     png,
 )
+from tests.support.desks import csrf_of, sign_in
 
 __all__ = ["desk"]
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from starlette.testclient import TestClient
 
 from domain.application import Ledgerdesk
 from domain.blobstore import BlobStore
@@ -22,11 +21,9 @@ from domain.customers.commands import RegisterCustomer
 from domain.installed_base.commands import RegisterProduct
 from domain.requests.commands import OpenRequest
 from domain.teams.commands import AddTeamMember, CreateTeam
-from domain.users.commands import AddUser, DeactivateUser, IssueToken
-from ledgerdesk.asgi import create_app
-from ledgerdesk.config import Database, Settings
-from projections.registry import open_read_models
-from tests.integration.test_console import PASSWORD
+from domain.users.commands import AddUser, DeactivateUser
+from ledgerdesk.config import Database
+from tests.support.desks import PASSWORD, WebDesk, desk_settings
 
 AGENT, AGENT2, ENGINEER, ENGINEER2, ADMIN, CUSTOMER = (
     "coord@desk.cn", "coord2@desk.cn", "eng@desk.cn", "eng2@desk.cn", "root@desk.cn",
@@ -43,26 +40,12 @@ def png(width: int = 120, height: int = 40) -> str:
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
-class Desk:
+class Desk(WebDesk):
+    cache_clients = True
+
     def __init__(self, app: Ledgerdesk, store: Database, tmp_path: Path) -> None:
-        self.app = app
-        settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b",
-                            secret_key="k")
         self.blobs = BlobStore(tmp_path / "b")
-        self.models = open_read_models(settings, app)
-        self.asgi = create_app(app, self.models, secret_key="s", blobs=self.blobs)
-        self.clients: dict[str, TestClient] = {}
-
-    def project(self) -> None:
-        for projector in self.models.projectors:
-            projector.catch_up()
-
-    def api(self, email: str) -> TestClient:
-        if email not in self.clients:
-            token = self.app.handle(IssueToken(email, actor="setup"))
-            self.clients[email] = TestClient(self.asgi,
-                                             headers={"Authorization": f"Bearer {token}"})
-        return self.clients[email]
+        super().__init__(app, desk_settings(store, tmp_path), blobs=self.blobs)
 
     def post(self, email: str, path: str, body: dict[str, Any] | None = None) -> Any:
         return self.api(email).post(f"/api/v1{path}", json=body or {})

@@ -28,7 +28,7 @@ from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
 from projections.access_log import open_access_log
 from projections.registry import open_read_models
-from tests.integration.test_console import PASSWORD, csrf_of, sign_in
+from tests.support.desks import PASSWORD, csrf_of, sign_in
 from tests.support.mailservers import RecordingSMTPServer
 
 AGENT, CONTACT, SECRET = "agent@desk.cn", "zhao@acme.cn", "test-secret"

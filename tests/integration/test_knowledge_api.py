@@ -18,7 +18,7 @@ from domain.users.commands import AddUser, IssueToken
 from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
 from projections.registry import ReadModels, open_read_models
-from tests.integration.test_console import PASSWORD
+from tests.support.desks import PASSWORD
 
 AGENT, ENGINEER, MANAGER, BOSS, ADMIN = ("agent@desk.cn", "eng@desk.cn", "manager@desk.cn",
                                          "boss@desk.cn", "admin@desk.cn")

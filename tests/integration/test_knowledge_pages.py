@@ -18,7 +18,7 @@ from domain.users.commands import AddUser
 from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
 from projections.registry import open_read_models
-from tests.integration.test_console import PASSWORD, csrf_of, sign_in
+from tests.support.desks import PASSWORD, csrf_of, sign_in
 
 AGENT, MANAGER, CUSTOMER = "agent@desk.cn", "manager@desk.cn", "li@acme.cn"
 SCRIPT = "<script>alert('x')</script>"

@@ -20,7 +20,7 @@ from domain.users.commands import AddUser
 from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
 from projections.registry import ReadModels, open_read_models
-from tests.integration.test_console import PASSWORD, csrf_of, sign_in
+from tests.support.desks import PASSWORD, csrf_of, sign_in
 
 LI, WANG, AGENT = "li@acme.cn", "wang@other.cn", "agent@desk.cn"
 SCRIPT = "<script>alert(3)</script>"

@@ -23,7 +23,7 @@ from ledgerdesk.asgi import create_app
 from ledgerdesk.config import Database, Settings
 from projections.access_log import open_access_log
 from projections.registry import ReadModels, open_read_models
-from tests.integration.test_console import PASSWORD, csrf_of, sign_in
+from tests.support.desks import PASSWORD, csrf_of, sign_in
 
 PARTNER, CUSTOMER, ADMIN, AGENT = "shop@dealer.cn", "li@acme.cn", "admin@desk.cn", "a@desk.cn"
 MODULE_PAGES = {

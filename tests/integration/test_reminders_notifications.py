@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import email
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email import policy
@@ -33,6 +32,7 @@ from tests.integration.test_complaints import (
     setup_desk,
 )
 from tests.support.mailservers import RecordingSMTPServer
+from tests.support.timers import run_at_once
 
 H = timedelta(hours=1)
 COLLEAGUE = "colleague@desk.cn"
@@ -155,14 +155,7 @@ def test_a_reminder_fires_once_with_two_processes_and_notifies(
         clock.current = at - timedelta(seconds=1)
         assert desk.reminder_timers.run_once() + other.reminder_timers.run_once() == 0
         clock.current = at
-        results: list[int] = []
-        runs = [threading.Thread(target=lambda t=t: results.append(t.run_once()))
-                for t in (desk.reminder_timers, other.reminder_timers)]
-        for run in runs:
-            run.start()
-        for run in runs:
-            run.join()
-        assert sum(results) == 1
+        assert sum(run_at_once(desk.reminder_timers, other.reminder_timers)) == 1
         desk.project()
         other.project()
         assert desk.reminder_timers.run_once() + other.reminder_timers.run_once() == 0

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from eventsourcing.domain import DomainEvent
-from starlette.testclient import TestClient
 
 from domain.application import Ledgerdesk
 from domain.clock import ManualClock
@@ -34,12 +33,10 @@ from domain.requests.commands import (
     Transfer,
 )
 from domain.teams.commands import CreateTeam
-from domain.users.commands import AddUser, IssueToken
-from ledgerdesk.asgi import create_app
-from ledgerdesk.config import Database, Settings
+from domain.users.commands import AddUser
+from ledgerdesk.config import Database
 from ledgerdesk.sla_config import sla_settings
-from projections.registry import open_read_models
-from tests.integration.test_console import PASSWORD, sign_in
+from tests.support.desks import PASSWORD, WebDesk, desk_settings
 
 A, B, AUDITOR, LI = "a@desk.cn", "b@desk.cn", "auditor@desk.cn", "li@acme.cn"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -49,34 +46,18 @@ SLA = {"hours": {"zone": "UTC", "mon-fri": "09:00-18:00", "holidays": ["2026-04-
        "rules": [{"classification": "key_account", "first_response": 0.5}]}
 
 
-class History:
+class History(WebDesk):
     """The app with its events stamped by `clock`, and the web app over it."""
 
     def __init__(self, app: Ledgerdesk, store: Database, tmp_path: Path,
                  clock: ManualClock) -> None:
-        self.app, self.clock = app, clock
+        self.clock = clock
         app.store.clock = clock
-        settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b",
-                            secret_key="k", sla=sla_settings(SLA))
-        self.models = open_read_models(settings, app)
-        self.asgi = create_app(app, self.models, secret_key="s")
+        super().__init__(app, desk_settings(store, tmp_path, sla=sla_settings(SLA)))
 
     def at(self, moment: datetime, command: Any) -> Any:
         self.clock.current = moment
         return self.app.handle(command)
-
-    def project(self) -> None:
-        for projector in self.models.projectors:
-            projector.catch_up()
-
-    def api(self, email: str) -> TestClient:
-        token = self.app.handle(IssueToken(email, actor="setup"))
-        return TestClient(self.asgi, headers={"Authorization": f"Bearer {token}"})
-
-    def browser(self, email: str) -> TestClient:
-        client = TestClient(self.asgi, headers={"Accept-Language": "en"})
-        sign_in(client, email)
-        return client
 
 
 @pytest.fixture

@@ -18,11 +18,9 @@ from domain.customers.commands import EraseCustomer, RegisterCustomer
 from domain.installed_base.commands import RegisterProduct
 from domain.requests.commands import OpenRequest
 from domain.teams.commands import AddTeamMember, CreateTeam
-from domain.users.commands import AddUser, IssueToken
-from ledgerdesk.asgi import create_app
-from ledgerdesk.config import Database, Settings
-from projections.registry import open_read_models
-from tests.integration.test_console import PASSWORD, sign_in
+from domain.users.commands import AddUser
+from ledgerdesk.config import Database
+from tests.support.desks import PASSWORD, WebDesk, desk_settings
 
 AGENT, TECH, ENGINEER, MANAGER, ADMIN = ("a@desk.cn", "tc@desk.cn", "eng@desk.cn",
                                          "boss@desk.cn", "root@desk.cn")
@@ -30,26 +28,9 @@ CUSTOMER = "li@acme.cn"
 SERIAL = "MX3000-2024-00817"
 
 
-class Desk:
+class Desk(WebDesk):
     def __init__(self, app: Ledgerdesk, store: Database, tmp_path: Path) -> None:
-        self.app = app
-        settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b",
-                            secret_key="k")
-        self.models = open_read_models(settings, app)
-        self.asgi = create_app(app, self.models, secret_key="s")
-
-    def project(self) -> None:
-        for projector in self.models.projectors:
-            projector.catch_up()
-
-    def api(self, email: str) -> TestClient:
-        token = self.app.handle(IssueToken(email, actor="setup"))
-        return TestClient(self.asgi, headers={"Authorization": f"Bearer {token}"})
-
-    def browser(self, email: str) -> TestClient:
-        client = TestClient(self.asgi, headers={"Accept-Language": "en"})
-        sign_in(client, email)
-        return client
+        super().__init__(app, desk_settings(store, tmp_path))
 
     def open(self, request_type: str = "return") -> str:
         return str(self.app.handle(OpenRequest("ACME", request_type, "退货: 电机异响",

@@ -23,12 +23,10 @@ from domain.customers.commands import RegisterCustomer
 from domain.installed_base.commands import RegisterProduct
 from domain.requests.commands import OpenRequest
 from domain.settlement.rates import Band, SettlementRates
-from domain.users.commands import AddUser, IssueToken
-from ledgerdesk.asgi import create_app
-from ledgerdesk.config import Database, Settings
+from domain.users.commands import AddUser
+from ledgerdesk.config import Database
 from ledgerdesk.settlement_config import SettlementConfigError, settlement_rates
-from projections.registry import open_read_models
-from tests.integration.test_console import PASSWORD, sign_in
+from tests.support.desks import PASSWORD, WebDesk, desk_settings, sign_in
 
 AGENT, E1, E2, MANAGER, ADMIN, AUDITOR = ("a@desk.cn", "e1@desk.cn", "e2@desk.cn",
                                           "boss@desk.cn", "root@desk.cn", "audit@desk.cn")
@@ -36,28 +34,15 @@ CUSTOMER = "li@acme.cn"
 SERIAL = "MX3000-2024-00817"
 
 
-class Desk:
+class Desk(WebDesk):
+    cache_clients = True
+
     def __init__(self, app: Ledgerdesk, store: Database, tmp_path: Path,
                  rates: SettlementRates | None = None) -> None:
-        self.app = app
-        settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b",
-                            secret_key="k")
+        settings = desk_settings(store, tmp_path)
         if rates is not None:
             settings = replace(settings, settlement=rates)
-        self.models = open_read_models(settings, app)
-        self.asgi = create_app(app, self.models, secret_key="s")
-        self.clients: dict[str, TestClient] = {}
-
-    def project(self) -> None:
-        for projector in self.models.projectors:
-            projector.catch_up()
-
-    def api(self, email: str) -> TestClient:
-        if email not in self.clients:
-            token = self.app.handle(IssueToken(email, actor="setup"))
-            self.clients[email] = TestClient(self.asgi,
-                                             headers={"Authorization": f"Bearer {token}"})
-        return self.clients[email]
+        super().__init__(app, settings)
 
     def post(self, email: str, path: str, body: dict[str, Any], status: int = 200) -> Any:
         r = self.api(email).post(f"/api/v1{path}", json=body)

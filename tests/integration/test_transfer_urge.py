@@ -16,35 +16,16 @@ from domain.errors import AlreadyExists, InvalidInput
 from domain.requests.commands import Assign, OpenRequest
 from domain.teams.commands import AddTeamMember, CreateTeam, RemoveTeamMember
 from domain.teams.handlers import all_teams, load_team
-from domain.users.commands import AddUser, IssueToken
-from ledgerdesk.asgi import create_app
-from ledgerdesk.config import Database, Settings
-from projections.registry import open_read_models
-from tests.integration.test_console import PASSWORD, csrf_of, sign_in
+from domain.users.commands import AddUser
+from ledgerdesk.config import Database
+from tests.support.desks import PASSWORD, WebDesk, csrf_of, desk_settings
 
 A, B, MANAGER, ADMIN = "a@desk.cn", "b@desk.cn", "boss@desk.cn", "root@desk.cn"
 
 
-class Desk:
+class Desk(WebDesk):
     def __init__(self, app: Ledgerdesk, store: Database, tmp_path: Path) -> None:
-        self.app = app
-        settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b",
-                            secret_key="k")
-        self.models = open_read_models(settings, app)
-        self.asgi = create_app(app, self.models, secret_key="s")
-
-    def project(self) -> None:
-        for projector in self.models.projectors:
-            projector.catch_up()
-
-    def api(self, email: str) -> TestClient:
-        token = self.app.handle(IssueToken(email, actor="setup"))
-        return TestClient(self.asgi, headers={"Authorization": f"Bearer {token}"})
-
-    def browser(self, email: str) -> TestClient:
-        client = TestClient(self.asgi, headers={"Accept-Language": "en"})
-        sign_in(client, email)
-        return client
+        super().__init__(app, desk_settings(store, tmp_path))
 
     def open(self, subject: str = "打印机卡纸") -> str:
         return str(self.app.handle(OpenRequest("ACME", "support", subject, actor=A)))
