@@ -9,9 +9,10 @@ from read_api.openapi_complaints import COMPLAINT_PATHS
 from read_api.openapi_customers import CUSTOMER_PATHS
 from read_api.openapi_field import FIELD_PATHS
 from read_api.openapi_knowledge import knowledge_paths
+from read_api.openapi_phone import PHONE_PATHS
 from read_api.openapi_returns import returns_paths
 
 OPENAPI["paths"].update({**COMPLAINT_PATHS, **CUSTOMER_PATHS, **FIELD_PATHS,
-                         **knowledge_paths()})
+                         **knowledge_paths(), **PHONE_PATHS})
 for _path, _operations in returns_paths().items():  # may add a GET beside a PATCH
     OPENAPI["paths"].setdefault(_path, {}).update(_operations)
