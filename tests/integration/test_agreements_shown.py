@@ -10,8 +10,13 @@ from datetime import UTC, datetime, timedelta
 from starlette.testclient import TestClient
 
 from tests.integration.test_console import csrf_of, sign_in
-from tests.integration.test_settlement import AGENT, CUSTOMER, SERIAL, Desk
-from tests.integration.test_settlement import desk  # noqa: F401  (the fixture)
+from tests.integration.test_settlement import (
+    AGENT,
+    CUSTOMER,
+    SERIAL,
+    Desk,
+    desk,  # noqa: F401  (the fixture)
+)
 
 
 def test_agreements_show_in_the_360_the_console_and_the_portal(desk: Desk) -> None:  # noqa: F811
