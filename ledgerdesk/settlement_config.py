@@ -7,13 +7,23 @@ domain.settlement.rates.SettlementRates.
     phone = [{amount = 20}]
     on_site = [{upto_km = 30, amount = 80}, {upto_km = 100, amount = 150}, {amount = 250}]
 
-A mode left out keeps its default bands; bands go up in distance and only the
-last may be open.  A mistake is a ValueError naming the key, raised at start-up.
+Rates that change from a date on are added as `[[settlement.changes]]`, each
+with `from = 2026-07-01` (a TOML date) and its own `rates` table; a job is
+priced with the rates in force on the day it was completed:
+
+    [[settlement.changes]]
+    from = 2026-07-01
+    rates = {on_site = [{upto_km = 30, amount = 90}, {amount = 260}]}
+
+A mode left out keeps its default bands (in a change: the bands before it);
+bands go up in distance and only the last may be open.  A mistake is a
+ValueError naming the key, raised at start-up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -31,19 +41,55 @@ def settlement_rates(section: Mapping[str, Any] | None) -> SettlementRates:
         return SettlementRates()
     if not isinstance(section, Mapping):
         raise SettlementConfigError("[settlement] must be a table")
-    unknown = set(section) - {"currency", "rates"}
+    unknown = set(section) - {"currency", "rates", "changes"}
     if unknown:
         raise SettlementConfigError(f"settlement: unknown keys {', '.join(sorted(unknown))}")
     currency = section.get("currency", "CNY")
     if not isinstance(currency, str) or not currency.strip():
         raise SettlementConfigError("settlement.currency must be a currency code such as CNY")
-    rates = dict(DEFAULT_RATES)
-    for mode, spec in (section.get("rates") or {}).items():
+    rates = {**DEFAULT_RATES, **_card(section.get("rates"), "settlement.rates")}
+    return SettlementRates(currency=currency.strip().upper(), rates=rates,
+                           changes=_changes(section.get("changes")))
+
+
+def _card(spec: Any, key: str) -> dict[str, tuple[Band, ...]]:
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping):
+        raise SettlementConfigError(f"{key} must be a table of service modes")
+    card: dict[str, tuple[Band, ...]] = {}
+    for mode, bands in spec.items():
         if mode not in MODES:
             raise SettlementConfigError(
-                f"settlement.rates.{mode}: not a service mode ({', '.join(MODES)})")
-        rates[mode] = _bands(spec, f"settlement.rates.{mode}")
-    return SettlementRates(currency=currency.strip().upper(), rates=rates)
+                f"{key}.{mode}: not a service mode ({', '.join(MODES)})")
+        card[mode] = _bands(bands, f"{key}.{mode}")
+    return card
+
+
+def _changes(spec: Any) -> tuple[tuple[date, Mapping[str, tuple[Band, ...]]], ...]:
+    """The rate changes, each from a date on, in date order (one change a day)."""
+    if spec is None:
+        return ()
+    if not isinstance(spec, list):
+        raise SettlementConfigError("settlement.changes must be a list of {from, rates}")
+    changes: list[tuple[date, Mapping[str, tuple[Band, ...]]]] = []
+    for i, change in enumerate(spec):
+        key = f"settlement.changes[{i}]"
+        if not isinstance(change, Mapping) or set(change) - {"from", "rates"}:
+            raise SettlementConfigError(f"{key} takes from and rates")
+        since = change.get("from")
+        if isinstance(since, str):
+            try:
+                since = date.fromisoformat(since)
+            except ValueError:
+                raise SettlementConfigError(f"{key}.from must be a date like 2026-07-01"
+                                            ) from None
+        if not isinstance(since, date) or isinstance(since, datetime):
+            raise SettlementConfigError(f"{key}.from must be a date like 2026-07-01")
+        if any(since == earlier for earlier, _ in changes):
+            raise SettlementConfigError(f"{key}.from: another change starts on {since}")
+        changes.append((since, _card(change.get("rates"), f"{key}.rates")))
+    return tuple(sorted(changes, key=lambda c: c[0]))
 
 
 def _bands(spec: Any, key: str) -> tuple[Band, ...]:

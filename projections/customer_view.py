@@ -32,6 +32,8 @@ VISIBLE_DATA: dict[str, frozenset[str]] = {
     "approval": frozenset({"stage", "approved", "decision"}),
     "commercial_hand_off": frozenset({"stage", "decision"}),
     # field service: the repair's stage, never who declined or why, nor notes
+    "intake": frozenset({"mode", "warranty_checked"}),  # not the symptom as typed, nor price notes
+    "phone_resolution": frozenset(),  # solved by phone: not the summary, nor who answered
     "dispatch": frozenset({"step", "appointment_at"}),
     "appointment": frozenset({"appointment_at"}),
     "visit": frozenset({"step", "visit"}),

@@ -143,6 +143,13 @@ class FieldJobsView(View):
         if job is not None:
             self._set(db, e, stage="reported", reports=int(job["reports"]) + 1)
 
+    @handles(FJ.PhoneResolved)
+    def phone_resolved(self, db: Db, e: Any, position: int) -> None:
+        job = self._job(db, e)
+        if job is not None:
+            self._set(db, e, stage="resolved", engineer=e.engineer,
+                      reports=int(job["reports"]) + 1)
+
     @handles(FJ.SecondVisitRequired)
     def second_visit(self, db: Db, e: Any, position: int) -> None:
         self._set(db, e, stage="accepted", visit=e.visit, appointment_at=None)

@@ -7,7 +7,8 @@ Kinds: `intake`, `dispatch` (data.step: dispatched | accepted),
 `dispatch_declined` (internal: the engineer's reason), `appointment`, `visit`
 (data.step: started | ended), `unit` (data.step: received | repaired |
 returned), `service_report` (the signature as the entry's attachment, so the
-request's attachment links open it), `second_visit`."""
+request's attachment links open it), `second_visit`, `phone_resolution` (the
+answer's summary, internal)."""
 
 from __future__ import annotations
 
@@ -82,6 +83,11 @@ class FieldTimeline:
     @handles(FJ.SecondVisitRequired)
     def field_second_visit(self, db: Db, e: Any, position: int) -> None:
         self._job(db, e, position, "second_visit", body=e.reason, visit=e.visit)
+
+    @handles(FJ.PhoneResolved)
+    def field_phone_resolved(self, db: Db, e: Any, position: int) -> None:
+        self._job(db, e, position, "phone_resolution", body=e.summary, engineer=e.engineer,
+                  minutes=e.minutes)
 
     def _job(self, db: Db, e: Any, position: int, kind: str, **kwargs: Any) -> None:
         """Events after Created do not carry the reference: it is kept per job id."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from domain.access import Principal, require_visible
 from domain.errors import NotFound
-from projections.queries import unit_parts
+from projections.queries import unit_agreements, unit_parts
 from projections.registry import ReadModels
 from projections.view import from_json
 
@@ -29,4 +29,5 @@ def product(models: ReadModels, who: Principal, serial: str) -> dict[str, Any]:
         "SELECT reference FROM unit_requests WHERE serial = ? ORDER BY reference",
         (found["serial"],))]
     found["parts"] = unit_parts(models, found["serial"], who)
+    found["agreements"] = unit_agreements(models, found["serial"])
     return found

@@ -22,7 +22,7 @@ from projections import customer_view
 from projections.access_log import AccessFilter
 from projections.audit import AuditFilter, audit_events, time_bounds, unknown_subject
 from projections.registry import ReadModels
-from projections.unit_history import part_history
+from projections.unit_history import agreements, part_history
 from projections.view import from_json, iso
 
 QUEUES = ("unassigned", "mine", "pending_customer", "escalated", "sla_at_risk",
@@ -267,6 +267,7 @@ def customer_360(models: ReadModels, who: Principal, code: str) -> dict[str, Any
             "SELECT reference FROM unit_requests WHERE serial = ? ORDER BY reference",
             (product["serial"],))]
         product["parts"] = unit_parts(models, product["serial"], who)
+        product["agreements"] = unit_agreements(models, product["serial"])
     return {
         "code": customer["code"],
         "profile": {
@@ -291,6 +292,13 @@ def customer_360(models: ReadModels, who: Principal, code: str) -> dict[str, Any
             "average": round(sum(ratings) / len(ratings), 2) if ratings else None,
         },
     }
+
+
+def unit_agreements(models: ReadModels, serial: str) -> list[dict[str, Any]]:
+    """The unit's service agreements, each with whether it is in force today (UTC)."""
+    if "unit_history" not in models:
+        return []
+    return agreements(models["unit_history"], serial, datetime.now(UTC).date().isoformat())
 
 
 def unit_parts(models: ReadModels, serial: str, who: Principal) -> list[dict[str, Any]]:

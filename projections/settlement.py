@@ -63,6 +63,19 @@ class SettlementView(FieldJobRefsView):
              e.engineer, e.mode, int(e.minutes), e.distance_km, iso(e.timestamp)))
 
 
+    @handles(FieldJob.PhoneResolved)
+    def phone_resolved(self, db: Db, e: Any, position: int) -> None:
+        """A phone answer (电话解决) is a completed job of mode phone, no distance."""
+        ref = db.one("SELECT reference FROM settlement_refs WHERE job_id = ?",
+                     (str(e.originator_id),))
+        db.execute(
+            "INSERT INTO settlement_jobs (job_id, visit, position, reference, engineer, mode, "
+            "minutes, distance_km, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (job_id, visit) DO NOTHING",
+            (str(e.originator_id), e.visit, position, ref["reference"] if ref else "",
+             e.engineer, "phone", int(e.minutes), None, iso(e.timestamp)))
+
+
 def rates_of(storage: ViewStorage) -> SettlementRates:
     """The rates the deployment configured (held by the view of this storage)."""
     view = getattr(storage, "view", None)
@@ -77,8 +90,10 @@ def jobs(storage: ViewStorage, start: datetime, end: datetime) -> list[dict[str,
         "FROM settlement_jobs WHERE completed_at >= ? AND completed_at < ? "
         "ORDER BY completed_at, reference, visit", (iso(start), iso(end)))
     for row in rows:
-        row["amount"] = rates.amount(row["mode"], row["distance_km"])
-        row["band"] = rates.band_label(row["mode"], row["distance_km"])
+        # the rates in force on the day the job was completed (UTC), not today's
+        on = datetime.fromisoformat(row["completed_at"]).date()
+        row["amount"] = rates.amount(row["mode"], row["distance_km"], on)
+        row["band"] = rates.band_label(row["mode"], row["distance_km"], on)
     return rows
 
 

@@ -11,6 +11,7 @@ from read_api.openapi_complaints import COMPLAINT_PATHS
 from read_api.openapi_customers import CUSTOMER_PATHS
 from read_api.openapi_field import FIELD_PATHS
 from read_api.openapi_knowledge import knowledge_paths
+from read_api.openapi_phone import PHONE_PATHS
 from read_api.openapi_products import PRODUCT_PATHS
 from read_api.openapi_reports import REPORT_PATHS
 from read_api.openapi_requests import REQUEST_PATHS
@@ -18,6 +19,6 @@ from read_api.openapi_returns import returns_paths
 
 OPENAPI["paths"].update({**REQUEST_PATHS, **CUSTOMER_PATHS, **PRODUCT_PATHS, **AUDIT_PATHS,
                          **REPORT_PATHS, **ADMIN_PATHS, **COMPLAINT_PATHS, **FIELD_PATHS,
-                         **knowledge_paths()})
+                         **knowledge_paths(), **PHONE_PATHS})
 for _path, _operations in returns_paths().items():  # may add a GET beside a PATCH
     OPENAPI["paths"].setdefault(_path, {}).update(_operations)

@@ -64,8 +64,13 @@ def returns_paths() -> dict[str, Any]:
                    sku={"type": "string"}, warehouse={"type": "string"}, qty=count,
                    faulty_serials=_list({"type": "string"}), engineer={"type": "string"},
                    replaced_at={"type": "string"})
+    # a service agreement (服务协议) of the unit and whether it is in force today
+    agreement = _object(("code", "starts_on", "ends_on", "in_force"), code={"type": "string"},
+                        level=NULLABLE_TEXT, starts_on={"type": "string"},
+                        ends_on={"type": "string"}, in_force={"type": "boolean"})
     product = {**PRODUCT_ITEM, "required": [*PRODUCT_ITEM["required"], "parts"],
                "properties": {**PRODUCT_ITEM["properties"], "parts": _list(part),
+                              "agreements": _list(agreement),
                               "customer_code": {"type": "string"}}}
     settlement = _object(
         ("from", "to", "currency", "engineers", "totals", "jobs"),

@@ -42,6 +42,7 @@ from domain.customers.commands import (
     UpdateCustomer,
 )
 from domain.errors import DomainError, NotFound, invalid
+from domain.installed_base.commands import AddServiceAgreement
 from domain.users.handlers import all_users
 from domain.vocabulary import (
     CUSTOMER_CLASSIFICATIONS,
@@ -105,6 +106,10 @@ BUILDERS: dict[str, tuple[Build, str, str]] = {
     "modules": (lambda code, f, actor: GrantModules(
         code, [m for m in f.getlist("modules") if isinstance(m, str)], actor=actor),
         N_("Portal modules saved."), "manage_partners"),
+    "agreements": (lambda code, f, actor: AddServiceAgreement(
+        _field(f, "serial", 64), _field(f, "code", 40), _field(f, "starts_on", 10),
+        _field(f, "ends_on", 10), actor=actor, level=_field(f, "level", 40) or None),
+        N_("Service agreement added."), "manage_products"),
     "erase": (lambda code, f, actor: _erasure(code, f, actor),
               N_("The customer's personal data is erased."), "erase_customers"),
 }

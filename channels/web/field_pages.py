@@ -48,6 +48,7 @@ from domain.field_service.commands import (
     RecordIntake,
     RepairUnit,
     RequireSecondVisit,
+    ResolveByPhone,
     ReturnUnit,
     StartVisit,
 )
@@ -159,6 +160,9 @@ BUILDERS: dict[str, tuple[Build, str, str]] = {
         distance_km=_number(f, "distance_km")), "field_work", N_("Service report filed.")),
     "second_visit": (lambda ref, f, actor, tz: RequireSecondVisit(
         ref, _text(f, "reason"), actor=actor), "field_work", N_("Second visit requested.")),
+    "phone_resolution": (lambda ref, f, actor, tz: ResolveByPhone(
+        ref, _text(f, "summary"), _whole(f, "minutes"), actor=actor), "field_work",
+        N_("Phone answer recorded.")),
 }
 
 # What a refusal answers, by the domain error's code (else 400).

@@ -35,6 +35,7 @@ from channels.web.pages import (
 from channels.web.sessions import SessionUser
 from channels.web.uploads import stored_uploads
 from domain.errors import ConcurrentChange, DomainError, invalid
+from domain.quality.commands import EscalateQualityProblem
 from domain.requests.commands import (
     AddNote,
     Assign,
@@ -101,16 +102,28 @@ BUILDERS: dict[str, tuple[Build, str]] = {
         expected_version=_version(f)), N_("Status changed.")),
     "priority": (lambda ref, f, actor, _files: ChangePriority(
         ref, _text(f, "priority", 40), actor=actor), N_("Priority changed.")),
-    "escalate": (lambda ref, f, actor, _files: Escalate(
-        ref, _text(f, "reason", 2000), actor=actor,
-        level=int(lv) if (lv := _text(f, "level", 2).strip()).isdigit() else None,
-        due_at=_moment(f, "due_at")), N_("Escalated.")),
+    "escalate": (lambda ref, f, actor, _files: _escalation(ref, f, actor), N_("Escalated.")),
     "call": (lambda ref, f, actor, _files: LogCall(
         f"console:{ref}:{_text(f, 'call_token', 64)}", _text(f, "direction", 20),
         _text(f, "number", 64).strip(), _moment(f, "started_at") or datetime.now(UTC),
         actor=actor, agent=actor, notes=_text(f, "notes"), reference=ref,
         ended_at=_moment(f, "ended_at")), N_("Call logged.")),
 }
+
+
+
+def _escalation(ref: str, f: FormData, actor: str) -> object:
+    """An escalation; ticked as a major quality problem, it also raises a quality
+    case (origin escalation) for the quality team's queue (issue 15 item 4)."""
+    level = int(lv) if (lv := _text(f, "level", 2).strip()).isdigit() else None
+    if _text(f, "quality", 10) == "yes":
+        return EscalateQualityProblem(
+            ref, _text(f, "reason", 2000), _text(f, "product", 200), _text(f, "batch", 400),
+            _text(f, "symptom"), actor=actor, serial=_text(f, "serial", 100) or None,
+            level=level, due_at=_moment(f, "due_at"))
+    return Escalate(ref, _text(f, "reason", 2000), actor=actor, level=level,
+                    due_at=_moment(f, "due_at"))
+
 
 # What a refusal answers, by the domain error's code (else 400).
 STATUS_BY_CODE = {"undeliverable": 422, "invalid_state": 422, "too_large": 413}

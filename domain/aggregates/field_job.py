@@ -35,11 +35,14 @@ Events (topic `domain.aggregates.field_job:FieldJob.<Name>`; every one also has
 - `SecondVisitRequired` — reason [personal], visit (the new visit's number); the
   job goes back to `accepted` with the same engineer and no appointment.
 - `UnitReturned` — carry-in / mail-in: tracking_number [personal], carrier.
+- `PhoneResolved` — a phone answer (电话解决) done: engineer (the engineer or
+  agent who answered), minutes (int), summary [personal]; THE completed job of a
+  phone-mode request for wage settlement (visit 1, no distance).
 
 Stages: intake → dispatched ⇄ declined → accepted → scheduled → visiting →
 visited → reported (→ second visit: accepted again); carry-in / mail-in:
 accepted → received → repaired → reported → returned.  A phone answer needs no
-dispatch.
+dispatch: intake → resolved.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ WARRANTY = ("in", "out", "unknown")
 SITE_MODES = ("on_site", "paid")
 WORKSHOP_MODES = ("carry_in", "mail_in")
 STAGES = ("intake", "dispatched", "declined", "accepted", "scheduled", "visiting", "visited",
-          "received", "repaired", "reported", "returned")
+          "received", "repaired", "reported", "returned", "resolved")
 
 
 def field_job_id(reference: str) -> UUID:
@@ -94,6 +97,7 @@ class FieldJob(Aggregate):
             ),
             "SecondVisitRequired": fields(plain="visit", personal="reason"),
             "UnitReturned": fields(plain="carrier", personal="tracking_number"),
+            "PhoneResolved": fields(plain="engineer minutes visit", personal="summary"),
         },
     )
 
@@ -281,6 +285,25 @@ class FieldJob(Aggregate):
         self.visit = visit
         self.appointment_at = None
         self.stage = "accepted"
+
+    # --- a phone answer ---------------------------------------------------------
+
+    def resolve_by_phone(self, summary: str, minutes: int, actor: str) -> None:
+        if self.mode != "phone":
+            raise InvalidTransition(f"{self.reference} is {self.mode}, not a phone answer: "
+                                    "it is completed by its service report")
+        if self.stage == "resolved":
+            raise InvalidTransition(f"the phone answer of {self.reference} is recorded already")
+        self._phone_resolved(engineer=actor, minutes=minutes, summary=summary, visit=1,
+                             actor=actor)
+
+    @event("PhoneResolved")
+    def _phone_resolved(self, engineer: str, minutes: int, summary: str, visit: int,
+                        actor: str) -> None:
+        self.stage = "resolved"
+        self.engineer = engineer
+        self.visit = visit
+        self.reports += 1
 
     # --- checks ---------------------------------------------------------------
 

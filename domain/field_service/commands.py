@@ -117,3 +117,13 @@ class ReturnUnit:
     actor: str
     tracking_number: str = ""
     carrier: str = ""
+
+
+@dataclass(frozen=True)
+class ResolveByPhone:
+    """A phone-mode job (电话解决) answered: its completion for the wage settlement."""
+
+    reference: str
+    summary: str
+    minutes: int
+    actor: str

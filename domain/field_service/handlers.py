@@ -35,6 +35,7 @@ from domain.field_service.commands import (
     RecordIntake,
     RepairUnit,
     RequireSecondVisit,
+    ResolveByPhone,
     ReturnUnit,
     StartVisit,
 )
@@ -399,3 +400,13 @@ def require_second_visit(store: Store, c: RequireSecondVisit) -> None:
         job.require_second_visit(reason, c.actor)
 
     change_job(store, c.reference, change)
+
+
+@handlers(ResolveByPhone)
+def resolve_by_phone(store: Store, c: ResolveByPhone) -> None:
+    """The engineer or agent who answered records the answer (staff only)."""
+    require_coordinator_or_engineer(store, c.actor)
+    summary = checked_text("summary", c.summary)
+    if isinstance(c.minutes, bool) or not 0 < c.minutes <= MAX_MINUTES:
+        raise invalid("minutes", f"minutes is from 1 to {MAX_MINUTES}")
+    change_job(store, c.reference, lambda j: j.resolve_by_phone(summary, c.minutes, c.actor))

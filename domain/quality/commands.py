@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,20 @@ class ConcludeQualityCase:
     code: str
     conclusion: str
     actor: str
+
+
+@dataclass(frozen=True)
+class EscalateQualityProblem:
+    """An escalation flagged as a major quality problem (issue 15 item 4): the
+    request is escalated and a QualityCase (origin `escalation`) is raised for the
+    quality and product teams' queues, in one write."""
+
+    reference: str
+    reason: str
+    product: str  # the model
+    batch: str
+    symptom: str
+    actor: str
+    serial: str | None = None
+    level: int | None = None
+    due_at: datetime | None = None

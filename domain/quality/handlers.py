@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from eventsourcing.domain import Aggregate
+
 from domain.aggregates.installed_product import SERIAL_PATTERN
 from domain.aggregates.quality_case import (
     ORIGINS,
@@ -10,9 +12,16 @@ from domain.aggregates.quality_case import (
     new_code,
     quality_case_id,
 )
+from domain.aggregates.service_request import ServiceRequest
 from domain.commands import Handlers
 from domain.errors import NotFound, invalid
-from domain.quality.commands import ConcludeQualityCase, RaiseQualityCase, StartInvestigation
+from domain.quality.commands import (
+    ConcludeQualityCase,
+    EscalateQualityProblem,
+    RaiseQualityCase,
+    StartInvestigation,
+)
+from domain.requests.handlers import change_request
 from domain.requests.lookup import load_request
 from domain.store import Pending, Store
 
@@ -40,20 +49,49 @@ def _required(field: str, value: str, what: str, limit: int = 200) -> str:
 def raise_quality_case(store: Store, c: RaiseQualityCase) -> str:
     if c.origin not in ORIGINS:
         raise invalid("origin", f"the origin is one of {', '.join(ORIGINS)}")
-    product = _required("product", c.product, "the product (model)", 100)
-    batch = _required("batch", c.batch, "the production batch")
-    symptom = _required("symptom", c.symptom, "the symptom", TEXT_LIMIT)
-    serial = (c.serial or "").strip() or None
-    if serial is not None and not SERIAL_PATTERN.match(serial):
-        raise invalid("serial", "a serial is 2–64 letters, digits and . _ / -")
+    facts = _facts(c.product, c.batch, c.symptom, c.serial)
     request = load_request(store, c.source_reference)
-    code = new_code()
-    store.create(Pending([QualityCase(
-        code=code, source_reference=request.reference, origin=c.origin, product=product,
-        batch=batch, serial=serial or request.product, symptom=symptom,
-        teams=list(QUALITY_TEAMS), actor=c.actor,
-    )]), f"quality case {code} exists already")
-    return code
+    case = _case(facts, request.reference, request.product, c.origin, c.actor)
+    store.create(Pending([case]), f"quality case {case.code} exists already")
+    return case.code
+
+
+def _facts(product: str, batch: str, symptom: str, serial: str | None
+           ) -> tuple[str, str, str, str | None]:
+    """The case's product, batch, symptom and serial, checked (before anything is saved)."""
+    found = (_required("product", product, "the product (model)", 100),
+             _required("batch", batch, "the production batch"),
+             _required("symptom", symptom, "the symptom", TEXT_LIMIT),
+             (serial or "").strip() or None)
+    if found[3] is not None and not SERIAL_PATTERN.match(found[3]):
+        raise invalid("serial", "a serial is 2–64 letters, digits and . _ / -")
+    return found
+
+
+def _case(facts: tuple[str, str, str, str | None], reference: str, unit: str | None,
+          origin: str, actor: str) -> QualityCase:
+    product, batch, symptom, serial = facts
+    return QualityCase(code=new_code(), source_reference=reference, origin=origin,
+                       product=product, batch=batch, serial=serial or unit, symptom=symptom,
+                       teams=list(QUALITY_TEAMS), actor=actor)
+
+
+@handlers(EscalateQualityProblem)
+def escalate_quality_problem(store: Store, c: EscalateQualityProblem) -> str:
+    """Escalate and raise the case together: neither is saved without the other."""
+    if not c.reason.strip():
+        raise invalid("reason", "say why the request is escalated")
+    facts = _facts(c.product, c.batch, c.symptom, c.serial)
+    codes: list[str] = []
+
+    def change(request: ServiceRequest) -> list[Aggregate]:
+        request.escalate(c.reason, c.actor, c.level, c.due_at)
+        case = _case(facts, request.reference, request.product, "escalation", c.actor)
+        codes.append(case.code)
+        return [case]
+
+    change_request(store, c.reference, change)
+    return codes[-1]
 
 
 @handlers(StartInvestigation)

@@ -6,12 +6,18 @@ the first band whose bound it does not pass, a job without a known distance in
 the first band.  Amounts are whole currency units as Decimals (no float money).
 The deployment's rates come from `ledgerdesk.toml` `[settlement]`
 (ledgerdesk.settlement_config); these are the defaults.
+
+Rates change over time: `changes` are rate cards in force from a date on (each
+mode left out keeps the bands before it), so a past period is priced with the
+rates of its day, not today's.  `rates` is the card in force before the first
+change (with no changes: always).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 
@@ -38,24 +44,35 @@ DEFAULT_RATES: Mapping[str, tuple[Band, ...]] = {
 class SettlementRates:
     currency: str = "CNY"
     rates: Mapping[str, tuple[Band, ...]] = field(default_factory=lambda: dict(DEFAULT_RATES))
+    # (effective from, the modes whose bands change that day), oldest first
+    changes: tuple[tuple[date, Mapping[str, tuple[Band, ...]]], ...] = ()
 
-    def band(self, mode: str, distance_km: float | None) -> Band | None:
-        """The band this job falls in, or None for a mode without rates (pays 0)."""
+    def bands(self, mode: str, on: date | None = None) -> tuple[Band, ...]:
+        """The bands of `mode` in force on `on` (None: before any change)."""
         bands = self.rates.get(mode, ())
+        for since, card in self.changes:
+            if on is None or on < since:
+                break
+            bands = card.get(mode, bands)
+        return bands
+
+    def band(self, mode: str, distance_km: float | None, on: date | None = None) -> Band | None:
+        """The band this job falls in, or None for a mode without rates (pays 0)."""
+        bands = self.bands(mode, on)
         distance = distance_km or 0.0
         for band in bands:
             if band.upto_km is None or distance <= band.upto_km:
                 return band
         return bands[-1] if bands else None
 
-    def amount(self, mode: str, distance_km: float | None) -> Decimal:
-        band = self.band(mode, distance_km)
+    def amount(self, mode: str, distance_km: float | None, on: date | None = None) -> Decimal:
+        band = self.band(mode, distance_km, on)
         return band.amount if band is not None else Decimal(0)
 
-    def band_label(self, mode: str, distance_km: float | None) -> str:
+    def band_label(self, mode: str, distance_km: float | None, on: date | None = None) -> str:
         """'0–30 km', '30–100 km', '≥ 100 km', or '' for a flat rate."""
-        bands = self.rates.get(mode, ())
-        band = self.band(mode, distance_km)
+        bands = self.bands(mode, on)
+        band = self.band(mode, distance_km, on)
         if band is None or len(bands) <= 1:
             return ""
         index = bands.index(band)

@@ -152,7 +152,8 @@ def test_the_on_site_flow_from_intake_to_the_signed_report(desk: Desk) -> None:
     # The customer sees the stage, not who was sent or the engineer's note.
     seen = desk.timeline(ref, CUSTOMER)
     shown = [(e["kind"], e["data"]) for e in seen if e["kind"] != "opened"]
-    assert shown == [("dispatch", {"step": "dispatched", "appointment_at": None}),
+    assert shown == [("intake", {"mode": "on_site", "warranty_checked": "in"}),
+                     ("dispatch", {"step": "dispatched", "appointment_at": None}),
                      ("dispatch", {"step": "accepted"}),
                      ("appointment", {"appointment_at": "2026-12-07T01:00:00+00:00"}),
                      ("visit", {"step": "started", "visit": 1}),
