@@ -77,14 +77,22 @@
       if (f.type === "hidden" || f.type === "submit" || f.type === "button") return false;
       if (f.type === "file") return f.files && f.files.length > 0;
       if (f.type === "checkbox" || f.type === "radio") return f.checked !== f.defaultChecked;
-      if (f.tagName === "SELECT") {
-        return Array.from(f.options).some(function (o) { return o.selected !== o.defaultSelected; });
-      }
+      if (f.tagName === "SELECT") return changedChoice(f);
       if (f.value !== f.defaultValue) return true;
       // text kept from a refused submission (a conflict, an error) is the user's too
       const twin = freshFields[i];
       return !!posted && f.value !== "" && (!twin || twin.value !== f.value);
     });
+  }
+
+  // A menu without a `selected` option shows its first: that is its default too.
+  function changedChoice(select) {
+    const options = Array.from(select.options);
+    if (select.multiple) return options.some(function (o) { return o.selected !== o.defaultSelected; });
+    let initial = -1;
+    options.forEach(function (o, i) { if (o.defaultSelected) initial = i; });
+    if (initial < 0) initial = options.length ? 0 : -1;
+    return select.selectedIndex !== initial;
   }
 
   // Forms are paired by id, else by what they do, in order among equals.
