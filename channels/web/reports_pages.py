@@ -36,7 +36,7 @@ CHART_WIDTH = 360
 BAR_HEIGHT = 18
 BAR_GAP = 6
 LABEL_WIDTH = 110
-HISTOGRAM_HEIGHT = 140
+HISTOGRAM_HEIGHT = 154  # with two lines of label under the columns
 # Histogram and backlog bucket names (`fmt.gettext(name)` in the template).
 RESPONSE_NAMES = (N_("≤ 15 min"), N_("≤ 1 h"), N_("≤ 4 h"), N_("≤ 8 h"), N_("≤ 24 h"),
                   N_("> 24 h"))
@@ -59,7 +59,7 @@ def histogram(counts: list[int], names: tuple[str, ...]) -> dict[str, Any]:
     """Vertical columns, one per bucket."""
     top = max(counts, default=0) or 1
     column = CHART_WIDTH // max(1, len(counts))
-    plot = HISTOGRAM_HEIGHT - 30
+    plot = HISTOGRAM_HEIGHT - 44
     columns = [{"label": names[i], "count": n, "x": i * column + 4, "width": column - 8,
                 "height": round(plot * n / top) if n else 0,
                 "y": 10 + plot - (round(plot * n / top) if n else 0)}
