@@ -70,6 +70,7 @@ def test_changes_by_others_appear_on_an_open_request_page_and_a_half_typed_reply
     expect(page.locator(".complaint-panel")).to_have_attribute(
         "data-complaint-state", "registered")
     page.evaluate("window.liveMarker = 'not reloaded'")
+    page.click("details.quality-raise summary")  # opened by the agent: stays open
     page.locator("#reply-body").click()
     page.keyboard.type(HALF_TYPED)
 
@@ -130,6 +131,7 @@ def test_changes_by_others_appear_on_an_open_request_page_and_a_half_typed_reply
     version = desk.api("GET", f"/service-requests/{ref}")[1]["version"]  # type: ignore[index]
     expect(page.locator('form[data-action="assign"] input[name="expected_version"]')
            ).to_have_value(str(version), timeout=LIVE)
+    expect(page.locator("details.quality-raise")).to_have_attribute("open", "")
     _still_the_same_page(page)
     screenshot(page, "live-request-en")
     screenshot(boss, "live-request-manager-zh-CN")

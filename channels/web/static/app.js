@@ -181,6 +181,18 @@
     return true;
   }
 
+  // What the user opened or closed (<details>) stays so: by id, else by its summary.
+  function disclosures(root) {
+    const found = new Map();
+    root.querySelectorAll("details").forEach(function (d) {
+      const summary = d.querySelector("summary");
+      let key = d.id || (d.className + ":" + (summary ? summary.textContent.trim() : ""));
+      while (found.has(key)) key += "+";
+      found.set(key, d);
+    });
+    return found;
+  }
+
   let pageAsked = 0;
   let waiting = false;  // a region was left alone for a form being typed into
   async function refreshPage() {
@@ -205,9 +217,14 @@
       const doc = docs[sourceOf(el)];
       const fresh = doc && el.id && doc.getElementById(el.id);
       if (!fresh) return;
+      const opened = new Map();
+      disclosures(el).forEach(function (d, key) { opened.set(key, d.open); });
       if (!patch(el, fresh, keepers(el, fresh))) waiting = true;
       const now = document.getElementById(el.id);
-      if (now) countdowns(now);
+      if (now) {
+        disclosures(now).forEach(function (d, key) { if (opened.has(key)) d.open = opened.get(key); });
+        countdowns(now);
+      }
     });
     document.dispatchEvent(new CustomEvent("ledgerdesk:updated", { detail: "regions" }));
     return done;
