@@ -97,7 +97,11 @@ def test_changes_by_others_appear_on_an_open_request_page_and_a_half_typed_reply
     expect(page.locator("#field")).to_contain_text(ENGINEER, timeout=LIVE)
     _reply_kept(page)
 
-    # A manager, in another browser, urges: the timeline and the agent's badge follow.
+    # A manager, in another browser, urges: the timeline, the agent's badge and their
+    # notifications page (open in a second tab) follow.
+    inbox_of_notes = page.context.new_page()
+    inbox_of_notes.goto("/console/notifications")
+    expect(inbox_of_notes.locator("h1")).to_contain_text("Notifications")
     boss = new_context().new_page()
     sign_in(boss, MANAGER, lang="zh-CN")
     boss.goto(f"/console/requests/{ref}")
@@ -106,6 +110,10 @@ def test_changes_by_others_appear_on_an_open_request_page_and_a_half_typed_reply
         boss.click('form[data-action="urge"] button[type="submit"]')
     expect(page.locator('#timeline [data-kind="urged"]')).to_have_count(1, timeout=LIVE)
     expect(page.locator(".notifications-link .count.unread")).to_have_text("1", timeout=LIVE)
+    expect(inbox_of_notes.locator(".notification.unread")).to_contain_text(
+        "客户第二次来电", timeout=LIVE)
+    inbox_of_notes.close()
+    page.bring_to_front()
     _reply_kept(page)
 
     # The status changes: the header's badge and the status form follow.
