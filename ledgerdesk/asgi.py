@@ -147,9 +147,16 @@ def create_app(
     )
 
 
+# The views the live pages show: the inbox and the request page's timeline, its
+# panels (field service, complaint, reminders), the customer card, the
+# notifications (and the sidebar's badge) and the knowledge pages.
+LIVE_VIEWS = ("inbox", "timeline", "field_jobs", "complaints", "reminders", "notifications",
+              "customers", "knowledge", "knowledge_articles")
+
+
 def live_positions(models: ReadModels) -> tuple[int, ...]:
-    """What the live pages watch: the views they show."""
-    return tuple(models.projector(name).position() for name in ("inbox", "timeline"))
+    """What the live pages watch: the views they show (those this process has)."""
+    return tuple(p.position() for p in models.projectors if p.name in LIVE_VIEWS)
 
 
 class SecurityHeaders:

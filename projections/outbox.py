@@ -28,7 +28,8 @@ THREAD_KEYS = ("message_id", "references", "chat_id", "message_thread_id")
 
 class OutboxView(View):
     name = "outbox"
-    version = 3  # 2: one outbox for every channel; 3: auto-replies are not answered
+    version = 4  # 2: one outbox for every channel; 3: auto-replies are not answered;
+    # 4: the thread's last sender before the route's address
     tables = ("outbox", "outbox_threads", "outbox_requests")
     schema = (
         """CREATE TABLE IF NOT EXISTS outbox_requests (
@@ -113,7 +114,8 @@ class OutboxView(View):
                ON CONFLICT (reply_id) DO NOTHING""",
             (e.reply_id, request_id, request["reference"], request["customer_code"], e.channel,
              kind, request["subject"], e.body, to_json(e.attachments or []),
-             e.recipient or thread.get("last_sender"), thread.get("thread") or "{}",
+             # whoever wrote last on this channel, else the address the route named
+             thread.get("last_sender") or e.recipient, thread.get("thread") or "{}",
              iso(e.timestamp), iso(e.timestamp)),
         )
 

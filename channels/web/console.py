@@ -118,8 +118,14 @@ async def request_context(request: Request, user: SessionUser, reference: str
     kb_query = request.query_params.get("kb", "").strip()[:200]
     articles = await run_in_threadpool(_articles, web, kb_query) if kb_query else []
     workflows = await workflow_context(request, user, reference, found.get("type", ""))
+    listed = {k: v for k, v in request.query_params.items()
+              if ((k in LIST_PARAMS and k != "cursor") or k == "kb") and v}
     # the teams (for the transfer form) come with the sidebar's inbox context
     return {**workflows,
+            # what the page's live regions fetch again on a change (app.js): the
+            # page itself, also when this rendering answers a refused POST
+            "live_source": f"/console/requests/{reference}"
+                           + (f"?{urlencode(listed)}" if listed else ""),
             "sr": found, "customer": customer, "reply_channel": reply_channel, "staff": staff,
             "can_urge": user.principal.may("urge"),
             "call_back": call_back(found, customer, web.app.store.reply_channels),

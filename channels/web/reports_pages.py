@@ -35,7 +35,7 @@ CHART_WIDTH = 360
 BAR_HEIGHT = 18
 BAR_GAP = 6
 LABEL_WIDTH = 110
-HISTOGRAM_HEIGHT = 140
+HISTOGRAM_HEIGHT = 154  # with two lines of label under the columns
 # Cells a spreadsheet would read as a formula (a team code "=1+1"); unlike the
 # settlement export, a leading "-" is kept as it was.
 FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
@@ -61,7 +61,7 @@ def histogram(counts: list[int], names: tuple[str, ...]) -> dict[str, Any]:
     """Vertical columns, one per bucket."""
     top = max(counts, default=0) or 1
     column = CHART_WIDTH // max(1, len(counts))
-    plot = HISTOGRAM_HEIGHT - 30
+    plot = HISTOGRAM_HEIGHT - 44
     columns = [{"label": names[i], "count": n, "x": i * column + 4, "width": column - 8,
                 "height": round(plot * n / top) if n else 0,
                 "y": 10 + plot - (round(plot * n / top) if n else 0)}

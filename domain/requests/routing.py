@@ -27,7 +27,10 @@ class Undeliverable(InvalidTransition):
 @dataclass(frozen=True)
 class Route:
     channel: str
-    recipient: str | None  # None: the channel's sender answers the thread it knows
+    # None: the channel's sender answers the thread it knows.  For email it is the
+    # customer's address on record, used when they never wrote to this request
+    # (opened by an agent, by phone...): the thread's last sender still wins.
+    recipient: str | None
 
 
 def route_reply(
@@ -40,6 +43,8 @@ def route_reply(
     if channel in reply_channels:
         if channel == "email" and email is None:
             raise Undeliverable(f"customer {customer.code} has no email address to reply to")
+        if channel == "email":
+            return Route("email", email)
         if channel == "telegram" and first_identity(customer, "telegram") is None:
             raise Undeliverable(f"customer {customer.code} has no Telegram chat to reply to")
         return Route(channel, None)

@@ -29,6 +29,7 @@ from ledgerdesk.config import Database, Settings
 from ledgerdesk.persistence import event_store_env
 from ledgerdesk.runtime import Runtime
 from projections import outbox
+from projections.registry import open_read_models
 
 AGENT = "agent@desk.cn"
 
@@ -124,3 +125,35 @@ def test_over_http_an_undeliverable_reply_is_a_422_naming_the_channel(
     reply_id = accepted.json()["reply_id"]
     assert app.service_request(web).replies[reply_id] == "delivered"
     assert outbox.rows(runtime.models["outbox"], mail) == []  # nothing queued for email
+
+
+def test_an_email_request_the_customer_never_wrote_to_is_answered_at_their_address(
+    store: Database, tmp_path: Path,
+) -> None:
+    """Opened by an agent (or a complaint's result on it): no thread to answer, so
+    the reply goes to the customer's email identity; once they write, from
+    whatever address, the next reply answers that."""
+    app = desk_with(store, "web", "email")
+    settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b",
+                        secret_key="k")
+    models = open_read_models(settings, app)
+    try:
+        app.handle(RegisterCustomer("TWO", "Two", actor="t",
+                                    identities=[("email", "a@two.cn"), ("email", "b@two.cn")]))
+        reference = app.handle(OpenRequest("TWO", "complaint", "工程师迟到", actor=AGENT,
+                                           channel="email"))
+        app.handle(QueueReply(reference, "我们已向您致歉", actor=AGENT))
+        app.handle(RecordInbound(InboundMessage(
+            channel="email", external_id="<m2@two.cn>", sender="b@two.cn", body="还有一件事",
+            subject=f"Re: [{reference}]", reference=reference)))
+        app.handle(QueueReply(reference, "好的", actor=AGENT))
+        solo = app.handle(OpenRequest("SOLO", "support", "x", actor=AGENT, channel="email"))
+        with pytest.raises(InvalidTransition, match="no email address"):
+            app.handle(QueueReply(solo, "x", actor=AGENT))
+        for projector in models.projectors:
+            projector.catch_up()
+        sent = {row["body"]: row["recipient"] for row in outbox.rows(models["outbox"], reference)}
+        assert sent == {"我们已向您致歉": "a@two.cn", "好的": "b@two.cn"}
+    finally:
+        models.close()
+        app.close()

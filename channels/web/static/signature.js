@@ -37,6 +37,7 @@
       ctx.fillStyle = "#111";
       ctx.fill();
       drawn = true;
+      canvas.dataset.drawn = "1";  // a live refresh leaves this form alone (app.js)
     });
     canvas.addEventListener("pointermove", function (event) {
       if (!drawing) { return; }
@@ -64,6 +65,7 @@
         ctx.clearRect(0, 0, canvas.width, canvas.height);
         pen();
         drawn = false;
+        delete canvas.dataset.drawn;
         field.value = "";
       });
     }
@@ -84,4 +86,6 @@
   } else {
     start();
   }
+  // a pad brought in by a live refresh (app.js) is set up too
+  document.addEventListener("ledgerdesk:updated", start);
 })();
