@@ -24,6 +24,7 @@ from channels.web.api_customers import customer_routes
 from channels.web.api_field import field_routes
 from channels.web.api_knowledge import knowledge_routes
 from channels.web.api_phone import phone_routes
+from channels.web.api_request_actions import request_action_routes
 from channels.web.api_returns import returns_routes
 from channels.web.auth import principal_of
 from channels.web.json_input import (
@@ -124,6 +125,7 @@ def command_routes(app: Ledgerdesk, blobs: BlobStore | None = None) -> list[Rout
         *returns_routes(app),
         *field_routes(app, blobs),
         *phone_routes(app),
+        *request_action_routes(app),
     ]
 
 

@@ -250,6 +250,7 @@ class Escalate:
     actor: str
     level: int | None = None
     due_at: datetime | None = None
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -266,3 +267,4 @@ class RateSatisfaction:
     comment: str
     actor: str
     resolution: int | None = None  # from a survey link: which resolution it asked about
+    expected_version: int | None = None

@@ -280,7 +280,8 @@ def escalate(store: Store, c: Escalate) -> None:
     if not c.reason.strip():
         raise invalid("reason", "say why the request is escalated")
     change_request(store, c.reference,
-                   lambda r: r.escalate(c.reason, c.actor, c.level, c.due_at))
+                   lambda r: r.escalate(c.reason, c.actor, c.level, c.due_at),
+                   c.expected_version)
 
 
 @handlers(ChangePriority)
@@ -292,4 +293,5 @@ def change_priority(store: Store, c: ChangePriority) -> None:
 @handlers(RateSatisfaction)
 def rate_satisfaction(store: Store, c: RateSatisfaction) -> None:
     change_request(store, c.reference,
-                   lambda r: r.rate_satisfaction(c.score, c.comment, c.actor, c.resolution))
+                   lambda r: r.rate_satisfaction(c.score, c.comment, c.actor, c.resolution),
+                   c.expected_version)
