@@ -95,20 +95,23 @@ def request_action_routes(app: Ledgerdesk) -> list[Route]:
 
 def score(body: Body) -> int:
     """1 to 5, a JSON integer: "5", 4.5, true and NaN are refused, not coerced."""
-    value = body.get("score")
-    if value is None:
+    if body.get("score") is None:
         raise invalid("score", "score is required")
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-        raise invalid("score", "score must be a whole number from 1 to 5")
-    return value
+    return whole(body, "score", 5)
 
 
 def level(body: Body) -> int | None:
-    value = body.get("level")
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LEVEL:
-        raise invalid("level", f"level must be a whole number from 1 to {MAX_LEVEL}")
+    return None if body.get("level") is None else whole(body, "level", MAX_LEVEL)
+
+
+def whole(body: Body, field: str, most: int) -> int:
+    """A whole number from 1 to `most`; JSON's 5.0 is the integer 5 (as JSON
+    Schema reads it), but a string or a boolean is not a number."""
+    value = body[field]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise invalid(field, f"{field} must be a whole number from 1 to {most}")
     return value
 
 

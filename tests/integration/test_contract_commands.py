@@ -131,7 +131,9 @@ def test_rating_refusals(desk: Desk) -> None:
     assert agent.status_code == 403, agent.text
     assert desk.app.service_request(ref).satisfaction is None
     # Nothing lost: a good rating still goes through after all the bad ones.
-    assert post(li, f"/service-requests/{ref}/satisfaction", {"score": 3}).status_code == 201
+    # 3.0 is the integer 3 to JSON Schema (and so to the fuzzer).
+    assert post(li, f"/service-requests/{ref}/satisfaction", {"score": 3.0}).status_code == 201
+    assert desk.app.service_request(ref).satisfaction == 3
 
 
 def test_customer_follows_up(desk: Desk) -> None:

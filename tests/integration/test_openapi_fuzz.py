@@ -25,6 +25,7 @@ from schemathesis.engine.events import FatalError, NonFatalError, ScenarioFinish
 from starlette.applications import Starlette
 
 from domain.application import Ledgerdesk
+from domain.customers.commands import RegisterCustomer
 from domain.knowledge.content import STATEMENTS_BY_KIND
 from domain.users.commands import AddUser, IssueToken
 from ledgerdesk import demo
@@ -34,6 +35,10 @@ from projections.registry import open_read_models
 from read_api.openapi import OPENAPI
 
 ADMIN = "admin@ledgerdesk.example"
+# Commands only a customer gives (a rating, a follow-up) run as a customer made
+# for that, of an organisation the run never erases (erasure signs its people out).
+CUSTOMER = "fuzz-customer@rater.example"
+CUSTOMER_ONLY = "^/service-requests/[^/]+/(satisfaction|follow-ups)$"
 TARGET = "fuzz-target@ledgerdesk.example"
 # Generated cases per operation: about 460 generated requests in all, besides
 # the document's examples and some 1,000 coverage cases; about 20 s per store.
@@ -45,7 +50,7 @@ MAX_EXAMPLES = 25
 ACCEPTED = ["2xx", "404", "409", "422"]
 
 
-def fuzz_config(token: str) -> schemathesis.Config:
+def fuzz_config(token: str, customer_token: str) -> schemathesis.Config:
     return schemathesis.Config.from_dict({
         "seed": int(os.environ.get("LEDGERDESK_FUZZ_SEED", "20261123")),
         "headers": {"Authorization": f"Bearer {token}"},
@@ -56,29 +61,35 @@ def fuzz_config(token: str) -> schemathesis.Config:
             # Accounts are deactivated and tokens revoked on one account made for
             # that, never on the admin the run is signed in as.
             {"include-path-regex": "^/users/", "parameters": {"path.email": TARGET}},
+            {"include-path-regex": CUSTOMER_ONLY,
+             "headers": {"Authorization": f"Bearer {customer_token}"}},
         ],
     })
 
 
 @pytest.fixture
-def api_app(store: Database, app: Ledgerdesk, tmp_path: Path) -> Iterator[tuple[Starlette, str]]:
+def api_app(store: Database, app: Ledgerdesk,
+            tmp_path: Path) -> Iterator[tuple[Starlette, str, str]]:
     settings = Settings(database=store, data_dir=tmp_path, blob_dir=tmp_path / "b", secret_key="k")
     tokens = demo.load(app)
     app.handle(AddUser(TARGET, ["agent"], actor=ADMIN))
     app.handle(IssueToken(TARGET, actor=ADMIN))
+    app.handle(RegisterCustomer("FUZZ-RATER", "Rater", actor=ADMIN))
+    app.handle(AddUser(CUSTOMER, ["customer"], actor=ADMIN, customer_code="FUZZ-RATER"))
+    tokens[CUSTOMER] = app.handle(IssueToken(CUSTOMER, actor=ADMIN))
     models = open_read_models(settings, app)
     for projector in models.projectors:
         projector.catch_up()
-    yield create_app(app, models), tokens[ADMIN]
+    yield create_app(app, models), tokens[ADMIN], tokens[CUSTOMER]
     models.close()
 
 
 def test_every_operation_conforms_to_the_openapi_document(
-    api_app: tuple[Starlette, str],
+    api_app: tuple[Starlette, str, str],
 ) -> None:
-    asgi, token = api_app
+    asgi, token, customer_token = api_app
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", asgi,
-                                            config=fuzz_config(token))
+                                            config=fuzz_config(token, customer_token))
     schema.hook("filter_case")(follows_the_rules_between_fields)
     problems: list[str] = []
     tested: set[str] = set()
