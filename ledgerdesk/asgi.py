@@ -119,7 +119,7 @@ def create_app(
     over); `public_url` is the base of those links."""
     probes = public_routes(models, readiness)
     authenticated: list[BaseRoute] = joined([*query_routes(app, models, access_log),
-                                             *command_routes(app, blobs)])
+                                             *command_routes(app, blobs, models)])
     bearer = Middleware(AuthenticationMiddleware, backend=BearerTokenBackend(app),
                         on_error=authentication_failed)
     web = Web(app, models, access_log,

@@ -67,6 +67,7 @@ from domain.requests.commands import (
     Urge,
 )
 from domain.teams.commands import AddTeamMember, CreateTeam, RemoveTeamMember
+from projections.registry import ReadModels
 
 Endpoint = Callable[[Request, Principal], Awaitable[Response]]
 Body = dict[str, Any]
@@ -78,7 +79,8 @@ IDENTITY_FIELDS = {"emails": "email", "phones": "phone", "fax_numbers": "fax",
 NUMBER_FIELDS = ("phones", "fax_numbers")
 
 
-def command_routes(app: Ledgerdesk, blobs: BlobStore | None = None) -> list[Route]:
+def command_routes(app: Ledgerdesk, blobs: BlobStore | None = None,
+                   models: ReadModels | None = None) -> list[Route]:
     c = Commands(app)
     return [
         CommandRoute("/customers", "POST", "manage_customers", c.register_customer,
@@ -125,7 +127,7 @@ def command_routes(app: Ledgerdesk, blobs: BlobStore | None = None) -> list[Rout
         *returns_routes(app),
         *field_routes(app, blobs),
         *phone_routes(app),
-        *request_action_routes(app),
+        *request_action_routes(app, models),
     ]
 
 

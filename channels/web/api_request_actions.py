@@ -29,6 +29,8 @@ from domain.requests.commands import (
     RateSatisfaction,
     RecordInbound,
 )
+from projections import customer_view, queries
+from projections.registry import ReadModels
 
 Body = dict[str, Any]
 MAX_LEVEL = 99  # the console's form takes two digits
@@ -36,7 +38,7 @@ COMMENT_MAX = 2000  # as the portal's rating form
 BODY_MAX = 20000
 
 
-def request_action_routes(app: Ledgerdesk) -> list[Route]:
+def request_action_routes(app: Ledgerdesk, models: ReadModels | None = None) -> list[Route]:
     # Imported here: channels.web.api imports this module for its one line.
     from channels.web.api import CommandRoute, actor_of
 
@@ -52,6 +54,10 @@ def request_action_routes(app: Ledgerdesk) -> list[Route]:
             raise NotFound(f"no service request {reference}")
         found = await run_in_threadpool(app.service_request, reference)
         access.require_visible(who, found.customer_code, f"service request {reference}")
+        if models is not None and customer_view.sees_own_only(who):
+            # A plain customer acts on the requests they opened or wrote on, as
+            # in the portal (CONTRACT.md, "Who may do what"): the rest is a 404.
+            await run_in_threadpool(queries.service_request, models, who, reference)
         if who.is_partner and who.customer_code:
             customer = await run_in_threadpool(app.customer, who.customer_code)
             access.require_module(who, customer.portal_modules, "requests")

@@ -20,6 +20,7 @@ from tests.support.desks import PASSWORD, WebDesk, desk_settings
 
 AGENT, ENGINEER, MANAGER = "a@desk.cn", "eng@desk.cn", "boss@desk.cn"
 LI, OTHER = "li@acme.cn", "zhang@beta.cn"
+WANG = "wang@acme.cn"  # a plain customer of ACME too, who did not open Li's requests
 
 
 class Desk(WebDesk):
@@ -27,11 +28,16 @@ class Desk(WebDesk):
         super().__init__(app, desk_settings(store, tmp_path))
 
     def open(self, subject: str = "打印机卡纸") -> str:
-        return str(self.app.handle(OpenRequest("ACME", "support", subject, actor=AGENT)))
+        # Opened by Li on the portal: a plain customer acts on the requests they
+        # opened or wrote on (CONTRACT.md, "Who may do what").
+        return str(self.app.handle(OpenRequest("ACME", "support", subject, actor=f"web:{LI}")))
 
     def resolved(self) -> str:
         ref = self.open()
         self.app.handle(ChangeStatus(ref, "resolved", actor=AGENT, reason="换了搓纸轮"))
+        # Whose request it is comes from the read models, as on the portal: a
+        # request the views have not seen yet is a 404 to a customer.
+        self.project()
         return ref
 
 
@@ -41,6 +47,7 @@ def desk(app: Ledgerdesk, store: Database, tmp_path: Path) -> Iterator[Desk]:
     app.handle(RegisterCustomer("BETA", "贝塔", actor="setup"))
     for email, roles, code in ((AGENT, ["agent"], None), (ENGINEER, ["engineer"], None),
                                (MANAGER, ["manager"], None), (LI, ["customer"], "ACME"),
+                               (WANG, ["customer"], "ACME"),
                                (OTHER, ["customer_admin"], "BETA")):
         app.handle(AddUser(email, roles, actor="setup", password=PASSWORD, customer_code=code))
     d = Desk(app, store, tmp_path)
@@ -113,7 +120,7 @@ def test_customer_rates_a_resolved_request_once(desk: Desk) -> None:
 
 
 def test_rating_refusals(desk: Desk) -> None:
-    open_ref, ref = desk.open(), desk.resolved()
+    open_ref, ref = desk.open(), desk.resolved()  # resolved() projects both
     li = desk.api(LI)
     on_open = post(li, f"/service-requests/{open_ref}/satisfaction", {"score": 5})
     assert on_open.status_code == 422, on_open.text
@@ -125,6 +132,9 @@ def test_rating_refusals(desk: Desk) -> None:
     assert nan.status_code == 400, nan.text
     foreign = post(desk.api(OTHER), f"/service-requests/{ref}/satisfaction", {"score": 5})
     assert foreign.status_code == 404, foreign.text
+    desk.project()
+    colleague = post(desk.api(WANG), f"/service-requests/{ref}/satisfaction", {"score": 5})
+    assert colleague.status_code == 404, colleague.text
     unknown = post(li, "/service-requests/SR-999999/satisfaction", {"score": 5})
     assert unknown.status_code == 404, unknown.text
     agent = post(desk.api(AGENT), f"/service-requests/{ref}/satisfaction", {"score": 5})
@@ -138,6 +148,7 @@ def test_rating_refusals(desk: Desk) -> None:
 
 def test_customer_follows_up(desk: Desk) -> None:
     ref = desk.open()
+    desk.project()
     li = desk.api(LI)
     r = post(li, f"/service-requests/{ref}/follow-ups", {"body": "还是卡纸，请尽快"})
     assert r.status_code == 201, r.text
@@ -147,6 +158,8 @@ def test_customer_follows_up(desk: Desk) -> None:
     assert post(li, f"/service-requests/{ref}/follow-ups", {"body": " "}).status_code == 400
     assert post(li, f"/service-requests/{ref}/follow-ups", {}).status_code == 400
     assert post(desk.api(OTHER), f"/service-requests/{ref}/follow-ups",
+                {"body": "x"}).status_code == 404
+    assert post(desk.api(WANG), f"/service-requests/{ref}/follow-ups",
                 {"body": "x"}).status_code == 404
     assert post(desk.api(AGENT), f"/service-requests/{ref}/follow-ups",
                 {"body": "x"}).status_code == 403
